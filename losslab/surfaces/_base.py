@@ -1,0 +1,94 @@
+"""The `Surface` type every loss surface in losslab shares.
+
+A surface is a scalar function of a parameter vector together with the facts a learner needs
+about it. Value, gradient and Hessian broadcast over a leading coordinate axis, as scipy's
+``rosen``/``rosen_der`` do: ``P`` has shape ``(dim, ...)``, so one function serves a single
+point ``(dim,)`` and a whole meshgrid ``(dim, H, W)`` alike.
+
+    loss(P)    -> shape (...)
+    grad(P)    -> shape (dim, ...)
+    hessian(P) -> shape (dim, dim, ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+Array = np.ndarray
+ArrayFn = Callable[[Array], Array]
+
+
+class Dataset(NamedTuple):
+    """Rows (x, y) behind a data-driven surface; ``kind`` is "regression" or "classification"."""
+
+    x: Array
+    y: Array
+    kind: str = "regression"
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A loss surface: value, gradient and Hessian side by side, plus its declared facts.
+
+    Attributes:
+        name: registry name (``"rosenbrock"``).
+        title: human-readable title.
+        dim: number of parameters (1 or 2).
+        window: plot window per axis, ``((lo, hi), ...)``; separate from where the function
+            is defined.
+        minimizers: known global minimisers, each a tuple of ``dim`` floats (may be empty).
+        optimal_value: loss at the minimisers, or ``None`` when unknown.
+        smooth: whether the loss is twice differentiable everywhere in the window.
+        latex: the formula, as LaTeX.
+        teaches: one sentence on what the surface teaches.
+        axis_labels: parameter names, ``("w",)`` or ``("w1", "w2")``.
+        params: the settings the surface was built with (``{"x": 2.0, "y_true": 4.0}``).
+        data: the rows behind a data-driven surface, else ``None``.
+        batch_grad: gradient on a subset of the rows, ``batch_grad(P, rows)``; data-driven only.
+        build: rebuilds the surface with other settings (``surfaces.get`` uses it).
+    """
+
+    name: str
+    title: str
+    dim: int
+    loss_fn: ArrayFn = field(repr=False)
+    grad_fn: ArrayFn = field(repr=False)
+    hessian_fn: ArrayFn = field(repr=False)
+    window: tuple[tuple[float, float], ...]
+    minimizers: tuple[tuple[float, ...], ...] = ()
+    optimal_value: float | None = None
+    smooth: bool = True
+    latex: str = ""
+    teaches: str = ""
+    axis_labels: tuple[str, ...] = ()
+    params: Mapping[str, float] = field(default_factory=dict)
+    data: Dataset | None = field(default=None, repr=False)
+    batch_grad: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
+    build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)
+
+    def _points(self, p: Array) -> Array:
+        p = np.asarray(p, dtype=float)
+        if p.ndim == 0 or p.shape[0] != self.dim:
+            raise ValueError(
+                f"{self.name} takes points of shape ({self.dim}, ...); got shape {p.shape}"
+            )
+        return p
+
+    def loss(self, p: Array) -> Array:
+        """Loss at ``p`` of shape ``(dim, ...)``; returns shape ``(...)``."""
+        return np.asarray(self.loss_fn(self._points(p)), dtype=float)
+
+    def grad(self, p: Array) -> Array:
+        """Gradient at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, ...)``."""
+        p = self._points(p)
+        return np.broadcast_to(np.asarray(self.grad_fn(p), dtype=float), p.shape).copy()
+
+    def hessian(self, p: Array) -> Array:
+        """Hessian at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, dim, ...)``."""
+        p = self._points(p)
+        shape = (self.dim, self.dim, *p.shape[1:])
+        return np.broadcast_to(np.asarray(self.hessian_fn(p), dtype=float), shape).copy()
