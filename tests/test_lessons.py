@@ -1,0 +1,255 @@
+"""Lesson presets: well-formed data, real registry names, and answers the live run bears out."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import string
+
+import numpy as np
+import pytest
+
+from losslab import descent, optimizers, surfaces
+from losslab.lessons import (
+    KEPT_SETTINGS,
+    LESSON_IDS,
+    LESSONS,
+    Lesson,
+    apply,
+    explain,
+    get,
+    live_facts,
+)
+from losslab.permalink import Settings, optimizer_kwargs, surface_params
+
+IDS = [lesson.id for lesson in LESSONS]
+
+
+def run(s: Settings):
+    """Build the surface and run every optimiser of ``s``, as the app does."""
+    surface = surfaces.get(s.surface, **surface_params(s))
+    histories = [
+        descent.run(surface, optimizers.make(name, **kw), start=s.start, steps=s.steps)
+        for name, kw in optimizer_kwargs(s)
+    ]
+    return surface, histories, live_facts(s, surface, histories)
+
+
+def lesson_run(lesson_id: str):
+    s = apply(get(lesson_id), Settings())
+    return (s, *run(s))
+
+
+def placeholders(template: str) -> list[tuple[str, str, str | None]]:
+    return [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template)
+            if name is not None]
+
+
+# ---------------------------------------------------------------------------- the data
+
+
+def test_there_are_at_least_eight_lessons_with_unique_url_safe_ids():
+    assert len(LESSONS) >= 8 and len(set(IDS)) == len(IDS) and LESSON_IDS == tuple(IDS)
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]{0,19}", i) and i != "none" for i in IDS)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
+def test_each_notice_is_two_sentences(lesson):
+    sentences = re.split(r"(?<=[.!?])\s+", lesson.notice.strip())
+    assert len(sentences) == 2 and lesson.notice.endswith("."), lesson.notice
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
+def test_each_question_has_one_valid_answer_among_distinct_choices(lesson):
+    q = lesson.question
+    assert q.prompt.endswith("?") and lesson.title
+    assert 3 <= len(q.choices) <= 5 and len(set(q.choices)) == len(q.choices)
+    assert 0 <= q.answer < len(q.choices)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
+def test_lesson_settings_name_scenario_fields_only(lesson):
+    names = {f.name for f in dataclasses.fields(Settings)}
+    changed = [name for name, _ in lesson.settings]
+    assert set(changed) <= names and len(set(changed)) == len(changed)
+    assert not set(changed) & {"lesson", "expr", "view", *KEPT_SETTINGS}
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
+def test_every_lesson_names_registered_surfaces_and_optimisers(lesson):
+    s = apply(lesson, Settings())
+    assert s.surface in surfaces.SURFACES, f"{s.surface} is not in surfaces.SURFACES"
+    assert set(s.optimizers) <= set(optimizers.OPTIMIZERS)
+
+
+def test_the_seed_lesson_asks_the_chapters_question_about_the_opening_view():
+    seed = get("slope")
+    assert seed.question.prompt == (
+        "Which statement best describes the role of gradients in optimizing neural networks?")
+    # The opening view is free exploration of the same scenario: the path is shown at once.
+    assert apply(seed, Settings()) == dataclasses.replace(Settings(), lesson="slope")
+
+
+def test_lessons_cover_the_required_scenarios():
+    scenario = {i: apply(get(i), Settings()) for i in IDS}
+    assert scenario["slope"].surface == scenario["learning_rate"].surface == "single_point"
+    assert scenario["ravine"].surface == "ravine" and "momentum" in scenario["ravine"].optimizers
+    assert scenario["saddle"].surface == "saddle"
+    assert scenario["rosenbrock"].surface == "rosenbrock"
+    assert {"adam", "sgd"} <= set(scenario["rosenbrock"].optimizers)
+    assert scenario["himmelblau"].surface == "himmelblau"
+    assert scenario["l2"].surface == "linear_regression" and scenario["l2"].l2 > 0
+    assert {"newton", "sgd"} <= set(scenario["newton"].optimizers)
+
+
+def test_the_learning_rate_lesson_straddles_the_bound_one_over_x_squared():
+    s = apply(get("learning_rate"), Settings())
+    bound = 1.0 / s.x**2
+    assert bound == 0.25
+    rates = s.rates()
+    assert min(rates) < bound / 2 and max(rates) > bound
+
+
+def test_apply_keeps_display_preferences_and_resets_the_scenario():
+    mine = Settings(presenter=True, resolution=250, steps=999, l1=3.0, lesson="none")
+    s = apply(get("ravine"), mine)
+    assert s.presenter and s.resolution == 250 and s.lesson == "ravine"
+    assert s.l1 == 0.0 and s.steps == dict(get("ravine").settings)["steps"]
+
+
+def test_an_unknown_lesson_id_is_a_value_error_listing_the_ids():
+    with pytest.raises(ValueError, match="slope"):
+        get("nope")
+
+
+def test_lessons_are_frozen_data():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LESSONS[0].title = "changed"  # type: ignore[misc]
+    assert isinstance(LESSONS, tuple) and isinstance(LESSONS[0].settings, tuple)
+    hash(LESSONS[0])
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
+def test_placeholders_are_plain_names(lesson):
+    for name, spec, conv in placeholders(lesson.question.explanation):
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name) and spec == "" and conv is None, name
+
+
+@pytest.mark.parametrize("lesson_id", IDS)
+def test_every_placeholder_is_filled_by_the_live_run(lesson_id):
+    *_, facts = lesson_run(lesson_id)
+    lesson = get(lesson_id)
+    missing = [n for n, _, _ in placeholders(lesson.question.explanation)
+               if facts.get(n) is None]
+    assert missing == []
+    text = explain(lesson, facts)
+    assert "{" not in text and "—" not in text and "nan" not in text
+
+
+def test_explain_shows_three_digits_and_a_dash_for_missing_facts():
+    lesson = Lesson("t", "T", "A. B.", (), dataclasses.replace(
+        LESSONS[0].question, explanation="{a} {b} {c} {d} {e} {f}"))
+    text = explain(lesson, {"a": 0.000123456, "b": 12345.678, "c": None, "d": 7, "e": "x"})
+    assert text == "0.000123 12300 — 7 x —"
+
+
+def test_explain_does_not_reinterpret_braces_in_values():
+    lesson = Lesson("t", "T", "A. B.", (), dataclasses.replace(
+        LESSONS[0].question, explanation="{a}"))
+    assert explain(lesson, {"a": "{a.__class__}"}) == "{a.__class__}"
+
+
+def test_explain_writes_tiny_and_huge_numbers_with_powers_of_ten():
+    lesson = Lesson("t", "T", "A. B.", (), dataclasses.replace(
+        LESSONS[0].question, explanation="{a} {b} {c} {d}"))
+    assert explain(lesson, {"a": 1.7649e-12, "b": -2.5e7, "c": 1e-4, "d": -0.0}) == (
+        "1.76 × 10⁻¹² −2.5 × 10⁷ 0.0001 0")
+
+
+def test_explain_writes_non_finite_numbers_in_words():
+    lesson = Lesson("t", "T", "A. B.", (), dataclasses.replace(
+        LESSONS[0].question, explanation="{a} {b} {c}"))
+    assert explain(lesson, {"a": float("inf"), "b": float("nan"), "c": -2.5}) == (
+        "infinite not a number −2.5")
+
+
+def test_live_facts_of_the_seed_lesson_match_the_chapters_numbers():
+    s, surface, histories, facts = lesson_run("slope")
+    assert facts["curvature"] == pytest.approx(8.0) and facts["bound"] == pytest.approx(0.25)
+    assert facts["start"] == "−1" and facts["start_grad"] == "−24"
+    assert facts["downhill"] == "increase w" and facts["minimum"] == "2"
+    assert facts["final_loss"] == facts["final_loss_1"] == pytest.approx(histories[0].loss[-1])
+    assert facts["factor_1"] == pytest.approx(1 - 0.05 * 8)
+    assert facts["optimizer_1"] == "sgd" and facts["steps"] == 30
+
+
+# ---------------------------------------------------------------------------- the answers
+
+
+def _final_distance(h, point) -> float:
+    return float(np.linalg.norm(h.final - np.asarray(point)))
+
+
+def test_slope_answer_moving_against_the_gradient_lowers_the_loss():
+    s, surface, (h,), facts = lesson_run("slope")
+    assert get("slope").question.answer == 0
+    assert facts["start_grad"].startswith("−") and h.final[0] > s.start[0]
+    assert np.all(np.diff(h.loss) < 0) and facts["converged_at"] is not None
+
+
+def test_learning_rate_answer_the_largest_rate_diverges():
+    _, _, hs, facts = lesson_run("learning_rate")
+    assert facts["diverged_at_3"] is not None
+    assert facts["diverged_at_1"] is None and facts["diverged_at_2"] is None
+    assert facts["converged_at_2"] is not None and facts["converged_at_1"] is None
+
+
+def test_ravine_answer_momentum_gets_nearer_the_bottom():
+    _, _, (gd, mom), _ = lesson_run("ravine")
+    assert mom.loss[-1] < gd.loss[-1] / 10
+    assert np.any(np.diff(np.sign(gd.params[:10, 1])) != 0), "gradient descent should zig-zag"
+
+
+def test_saddle_answer_both_linger_then_escape_momentum_sooner():
+    _, _, (gd, mom), facts = lesson_run("saddle")
+    for h in (gd, mom):
+        assert np.min(np.linalg.norm(h.params, axis=1)) < 0.1, "passes close to the saddle"
+    assert facts["arrived_at_2"] < facts["arrived_at_1"]
+
+
+def test_saddle_started_exactly_on_the_ridge_never_leaves():
+    s = dataclasses.replace(apply(get("saddle"), Settings()), start=(-1.5, 0.0))
+    _, (gd, mom), _ = run(s)
+    assert _final_distance(gd, (0, 0)) < 1e-3 and abs(mom.final[1]) == 0.0
+
+
+def test_rosenbrock_answer_adam_ends_nearer_the_minimum():
+    _, _, (gd, adam), _ = lesson_run("rosenbrock")
+    assert _final_distance(adam, (1, 1)) < _final_distance(gd, (1, 1)) / 2
+
+
+def test_himmelblau_answer_is_the_basin_not_the_nearest_minimum():
+    s, surface, (h,), facts = lesson_run("himmelblau")
+    q = get("himmelblau").question
+    reached = min(surface.minimizers, key=lambda m: _final_distance(h, m))
+    nearest = min(surface.minimizers, key=lambda m: np.linalg.norm(np.subtract(s.start, m)))
+    assert _final_distance(h, reached) < 1e-3 and reached != nearest
+    shown = [float(v) for v in re.findall(r"-?[0-9.]+", q.choices[q.answer].replace("−", "-"))]
+    assert np.allclose(shown, reached, atol=0.01)
+
+
+def test_l2_answer_the_penalty_pulls_w_towards_zero_and_steepens_the_bowl():
+    s, surface, (h,), facts = lesson_run("l2")
+    plain = surfaces.get(s.surface, **{**surface_params(s), "l2": 0.0})
+    assert abs(h.final[0]) < abs(plain.minimizers[0][0]) - 0.3
+    start = np.asarray(s.start)
+    assert facts["curvature"] > np.linalg.eigvalsh(plain.hessian(start)).max()
+
+
+def test_newton_answer_one_step_on_a_quadratic():
+    _, _, (gd, newton), facts = lesson_run("newton")
+    assert facts["converged_at_2"] == 1 and newton.loss[1] < 1e-20
+    assert facts["converged_at_1"] is None or facts["converged_at_1"] > 10

@@ -1,0 +1,415 @@
+"""Settings and permalinks: untrusted links never raise; every consistent setting round-trips."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from losslab import lessons, optimizers, surfaces
+from losslab.permalink import (
+    FIELD,
+    FIELDS,
+    MAX_VALUE_CHARS,
+    Settings,
+    baseline,
+    default_start,
+    optimizer_kwargs,
+    parse_query,
+    reconcile,
+    to_query,
+)
+from tests.permalink_corpus import MALFORMED_LINKS
+
+
+def parsed(query: dict) -> Settings:
+    return parse_query(query)[0]
+
+
+def warnings_of(query: dict) -> list[str]:
+    return parse_query(query)[1]
+
+
+# ---------------------------------------------------------------------------- the field table
+
+
+def test_defaults_are_the_course_chapters_opening_view():
+    s = Settings()
+    assert (s.surface, s.x, s.y_true, s.w_min, s.w_max, s.resolution) == (
+        "single_point", 2.0, 4.0, -1.0, 3.0, 100)
+    assert (s.optimizers, s.learning_rates, s.start, s.steps, s.step) == (
+        ("sgd",), (0.05,), (-1.0,), 30, None)
+    assert s.lesson == "none" and s.view == "lesson"
+
+
+def test_fields_describe_every_settings_attribute_in_order_with_its_default():
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert [f.name for f in FIELDS] == names
+    assert {f.name: f.default for f in FIELDS} == dataclasses.asdict(Settings())
+
+
+def test_field_keys_are_unique_short_and_url_safe():
+    keys = [f.key for f in FIELDS]
+    assert len(set(keys)) == len(keys)
+    assert all(k.isascii() and k.isalnum() and len(k) <= 7 for k in keys)
+
+
+def test_every_numeric_field_has_a_range_containing_its_default():
+    for f in FIELDS:
+        if f.kind in ("float", "int", "floats", "ints"):
+            assert f.low is not None and f.high is not None and f.low < f.high, f.name
+            defaults = f.default if isinstance(f.default, tuple) else (f.default,)
+            assert all(d is None or f.low <= d <= f.high for d in defaults), f.name
+        assert f.label and f.help, f.name
+
+
+def test_size_fields_are_capped_at_the_projects_limits():
+    assert FIELD["steps"].high == 5000 and FIELD["resolution"].high == 400
+    assert FIELD["optimizers"].max_items == 8 and FIELD["resolution"].low == 2
+    assert MAX_VALUE_CHARS == 200
+
+
+def test_optimiser_choices_are_the_optimiser_registry():
+    assert set(FIELD["optimizers"].choices) == set(optimizers.OPTIMIZERS)
+
+
+def test_surface_choices_are_the_registry_plus_custom():
+    assert FIELD["surface"].choices == (*surfaces.SURFACES, "custom")
+
+
+# ---------------------------------------------------------------------------- Settings checks
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"steps": 10**9},
+        {"steps": 0},
+        {"resolution": 100_000},
+        {"learning_rates": (math.inf,)},
+        {"learning_rates": (math.nan,)},
+        {"learning_rates": ()},
+        {"optimizers": ("sgd",) * 9},
+        {"optimizers": ("lbfgs",)},
+        {"surface": "nope"},
+        {"expr": "__import__('os')"},
+        {"expr": "w" * 201},
+        {"steps": 2.5},
+        {"steps": "30"},
+        {"presenter": "yes"},
+        {"hidden": (8, 8, 8)},
+    ],
+    ids=lambda c: next(iter(c)),
+)
+def test_settings_refuse_an_invalid_field_naming_it(change):
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=name):
+        Settings(**change)
+
+
+def test_settings_round_floats_to_six_digits_and_lists_to_tuples():
+    s = Settings(learning_rates=[0.1 + 0.2], start=[-0.0], hidden=[16, 16])
+    assert s.learning_rates == (0.3,) and s.start == (0.0,) and s.hidden == (16, 16)
+    assert math.copysign(1.0, s.start[0]) == 1.0
+
+
+def test_rates_gives_one_learning_rate_per_optimiser():
+    assert Settings(optimizers=("sgd", "adam"), learning_rates=(0.1,)).rates() == (0.1, 0.1)
+    two = Settings(optimizers=("sgd", "adam"), learning_rates=(0.1, 0.01))
+    assert two.rates() == (0.1, 0.01)
+
+
+def test_optimizer_kwargs_build_every_registry_optimiser():
+    s = Settings(optimizers=tuple(optimizers.OPTIMIZERS)[:8], learning_rates=(0.1,))
+    runs = optimizer_kwargs(s)
+    assert [name for name, _ in runs] == list(s.optimizers)
+    for name, kwargs in runs:
+        assert optimizers.make(name, **kwargs).learning_rate == 0.1
+    assert dict(runs)["adam"]["beta2"] == s.beta2
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def test_an_empty_link_is_the_opening_view_without_warnings():
+    assert parse_query({}) == (Settings(), [])
+
+
+def test_the_opening_view_has_an_empty_link():
+    assert to_query(Settings()) == {}
+
+
+def test_a_readable_link_parses_to_what_it_says():
+    s, notes = parse_query(
+        {"surface": "rosenbrock", "opt": "adam,sgd", "lr": "0.01", "start": "-1.5,2",
+         "steps": "200", "step": "40"})
+    assert notes == []
+    assert (s.surface, s.optimizers, s.learning_rates) == ("rosenbrock", ("adam", "sgd"), (0.01,))
+    assert (s.start, s.steps, s.step) == ((-1.5, 2.0), 200, 40)
+
+
+def test_a_link_is_written_short_and_readable():
+    s = Settings(surface="rosenbrock", optimizers=("adam", "sgd"), learning_rates=(0.01,),
+                 start=(-1.5, 2.0), steps=200, step=40)
+    assert to_query(s) == {"surface": "rosenbrock", "opt": "adam,sgd", "lr": "0.01",
+                           "start": "-1.5,2", "steps": "200", "step": "40"}
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0.01", 0.01), ("1e-3", 0.001), ("1E-3", 0.001), (".5", 0.5), ("5.", 5.0), ("+2", 2.0),
+    ("2", 2.0), ("0.30000000000000004", 0.3),
+])
+def test_plain_decimals_are_accepted(text, value):
+    assert parse_query({"lr": text}) == (Settings(learning_rates=(value,)), [])
+
+
+@pytest.mark.parametrize("text", [
+    "inf", "-inf", "nan", "NaN", "Infinity", "1_000", "0x10", " 0.1", "0.1 ", "0.1\n", "1e",
+    ".", "--1", "10**9", "1/2", "١", "１", "0.1.2", "1e5e5", "",
+])
+def test_anything_else_is_ignored_with_a_warning(text):
+    s, notes = parse_query({"lr": text})
+    assert s == Settings() and len(notes) == 1
+    assert 'lr="' in notes[0] or '"lr"' in notes[0]
+
+
+def test_a_number_too_large_for_a_float_is_ignored():
+    s, notes = parse_query({"x": "1e999"})
+    assert s.x == 2.0 and "too large" in notes[0]
+
+
+def test_an_out_of_range_number_is_clamped_and_the_warning_says_so():
+    s, notes = parse_query({"steps": "-5", "res": "100000"})
+    assert (s.steps, s.resolution) == (1, 400)
+    assert 'steps="-5"' in notes[0] and "1 was used" in notes[0]
+    assert 'res="100000"' in notes[1] and "400 was used" in notes[1]
+
+
+def test_a_whole_number_field_refuses_fractions():
+    s, notes = parse_query({"steps": "1.5"})
+    assert s.steps == 30 and "whole number" in notes[0]
+
+
+def test_a_repeated_key_takes_the_last_value_and_warns():
+    s, notes = parse_query({"lr": ["0.1", "0.2"]})
+    assert s.learning_rates == (0.2,) and "2 times" in notes[0]
+
+
+def test_a_value_longer_than_the_limit_is_refused_unread():
+    s, notes = parse_query({"steps": "1" * 10_000})
+    assert s.steps == 30 and "10000 characters" in notes[0] and len(notes[0]) < 120
+
+
+def test_a_long_bad_value_is_shortened_in_the_warning():
+    notes = warnings_of({"lr": "x" * 150})
+    assert "x" * 29 + "…" in notes[0] and "x" * 31 not in notes[0]
+
+
+def test_invisible_characters_are_not_echoed_into_warnings():
+    notes = warnings_of({"\u202eevil\nline": "1", "lr": "a\u200bb"})
+    assert all("\u202e" not in n and "\n" not in n and "\u200b" not in n for n in notes)
+
+
+def test_an_unknown_key_is_ignored_with_a_warning():
+    s, notes = parse_query({"evil": "1"})
+    assert s == Settings() and '"evil"' in notes[0]
+
+
+def test_tracking_and_streamlit_keys_are_ignored_silently():
+    assert parse_query({"utm_source": "mail", "fbclid": "x", "embed": "true"}) == (Settings(), [])
+
+
+def test_warnings_are_capped_for_a_flood_of_bad_keys():
+    notes = warnings_of({f"k{i}": "1" for i in range(1000)})
+    assert len(notes) == 13 and notes[-1].startswith("…and 988 more")
+
+
+def test_an_unknown_surface_keeps_the_default_and_names_the_value():
+    s, notes = parse_query({"surface": "no_such_surface"})
+    assert s.surface == "single_point" and '"no_such_surface"' in notes[0]
+
+
+def test_names_are_read_case_insensitively():
+    s, notes = parse_query({"opt": "Adam, SGD", "surface": "Single_Point"})
+    assert s.optimizers == ("adam", "sgd") and notes == []
+
+
+def test_unknown_optimiser_names_are_dropped_and_the_rest_kept():
+    s, notes = parse_query({"opt": "adam,lbfgs,sgd"})
+    assert s.optimizers == ("adam", "sgd") and '"lbfgs"' in notes[0]
+
+
+def test_only_unknown_optimiser_names_keep_the_default():
+    s, notes = parse_query({"opt": "lbfgs"})
+    assert s.optimizers == ("sgd",) and notes
+
+
+def test_more_than_eight_optimisers_keep_the_first_eight():
+    s, notes = parse_query({"opt": ",".join(["adam"] * 20)})
+    assert s.optimizers == ("adam",) * 8 and "first 8" in notes[0]
+
+
+def test_extra_learning_rates_are_dropped_and_missing_ones_copied():
+    s, notes = parse_query({"opt": "sgd,adam", "lr": "0.1,0.2,0.3"})
+    assert s.learning_rates == (0.1, 0.2) and notes
+    s, notes = parse_query({"opt": "sgd,adam,sgd", "lr": "0.1,0.2"})
+    assert s.learning_rates == (0.1, 0.2, 0.2) and notes
+
+
+def test_a_learning_rate_beyond_an_optimisers_own_limit_is_clamped_for_that_one():
+    s, notes = parse_query({"opt": "sgd,newton", "lr": "5"})
+    assert s.learning_rates == (5.0, 2.0) and "newton" in notes[0]
+
+
+def test_a_formula_keeps_the_allowed_characters():
+    s, notes = parse_query({"surface": "custom", "expr": "w1**2 + 10*sin(w2) - 0.5^w1"})
+    assert s.expr == "w1**2 + 10*sin(w2) - 0.5^w1" and notes == []
+
+
+@pytest.mark.parametrize("attack", [
+    "__import__('os')", "w1.__class__", "w1;w2", "w1\nw2", "lambda: 1", "w1[0]", "'a'", "w1²",
+])
+def test_a_formula_with_other_characters_is_refused(attack):
+    s, notes = parse_query({"surface": "custom", "expr": attack})
+    assert s.expr == "" and notes
+
+
+def test_a_start_with_the_wrong_number_of_coordinates_takes_the_surfaces_default():
+    s, notes = parse_query({"start": "1,2"})
+    assert s.start == (-1.0,) and "needs 1 coordinate" in notes[-1]
+
+
+def test_a_2d_surface_without_a_start_gets_its_default_start_silently():
+    s, notes = parse_query({"surface": "rosenbrock"})
+    assert s.start == default_start("rosenbrock") and len(s.start) == 2 and notes == []
+
+
+def test_the_default_start_is_inside_the_window():
+    for name, surface in surfaces.SURFACES.items():
+        start = default_start(name)
+        assert len(start) == surface.dim
+        assert all(lo <= v <= hi for v, (lo, hi) in zip(start, surface.window, strict=True))
+    assert default_start("single_point") == (-1.0,)
+
+
+def test_a_custom_formula_accepts_one_or_two_coordinates():
+    assert parsed({"surface": "custom", "start": "1,2"}).start == (1.0, 2.0)
+    assert parsed({"surface": "custom", "start": "1"}).start == (1.0,)
+
+
+def test_a_reversed_w_range_falls_back_to_the_default_range():
+    s, notes = parse_query({"wmin": "5", "wmax": "-5"})
+    assert (s.w_min, s.w_max) == (-1.0, 3.0) and "wmin" in notes[0]
+
+
+def test_a_step_beyond_the_last_is_clamped():
+    s, notes = parse_query({"steps": "50", "step": "4000"})
+    assert s.step == 50 and notes
+
+
+def test_presenter_mode_is_zero_or_one():
+    assert parsed({"present": "1"}).presenter is True
+    s, notes = parse_query({"present": "yes"})
+    assert s.presenter is False and notes
+
+
+def test_a_lesson_link_opens_the_lesson_preset():
+    assert parse_query({"lesson": "learning_rate"}) == (
+        lessons.apply(lessons.get("learning_rate"), Settings()), [])
+
+
+def test_a_lesson_link_with_changes_applies_them_on_top():
+    s, notes = parse_query({"lesson": "learning_rate", "lr": "0.2"})
+    assert notes == [] and s.lesson == "learning_rate" and s.learning_rates == (0.2,)
+    assert s.optimizers == ("sgd", "sgd", "sgd")
+
+
+def test_a_lesson_link_is_just_the_lesson():
+    for lesson in lessons.LESSONS:
+        s = lessons.apply(lesson, Settings())
+        assert to_query(s) == {"lesson": lesson.id}
+
+
+def test_free_exploration_is_the_default_and_needs_no_lesson_key():
+    s = Settings(lesson="none", steps=60)
+    assert to_query(s) == {"steps": "60"}
+    assert parse_query(to_query(s)) == (s, [])
+
+
+@pytest.mark.parametrize("case, query", MALFORMED_LINKS, ids=[c for c, _ in MALFORMED_LINKS])
+def test_a_malformed_link_parses_with_a_warning_to_consistent_settings(case, query):
+    s, notes = parse_query(query)
+    assert isinstance(s, Settings) and notes
+    assert all(isinstance(n, str) and 0 < len(n) < 300 for n in notes)
+    assert reconcile(s) == (s, [])
+
+
+# ---------------------------------------------------------------------------- reconcile
+
+
+def test_reconcile_leaves_consistent_settings_alone():
+    assert reconcile(Settings()) == (Settings(), [])
+
+
+def test_reconcile_repairs_a_start_after_the_surface_changes():
+    s, notes = reconcile(dataclasses.replace(Settings(), surface="rosenbrock"))
+    assert s.start == default_start("rosenbrock") and notes
+
+
+def test_every_lesson_preset_is_consistent():
+    for lesson in lessons.LESSONS:
+        s = lessons.apply(lesson, Settings())
+        assert reconcile(s) == (s, []), lesson.id
+        assert baseline(lesson.id) == s
+
+
+# ---------------------------------------------------------------------------- properties
+
+
+def _field_values(f) -> st.SearchStrategy:
+    if f.name == "step":
+        return st.none() | st.integers(f.low, f.high)
+    number = (st.integers(f.low, f.high) if f.kind in ("int", "ints")
+              else st.floats(f.low, f.high, allow_nan=False, allow_infinity=False))
+    if f.kind in ("float", "int"):
+        return number
+    if f.kind == "bool":
+        return st.booleans()
+    if f.kind == "choice":
+        return st.sampled_from(f.choices)
+    if f.kind == "text":
+        alphabet = "abcwxyz0123456789_+-*/^()., "
+        return st.text(alphabet, max_size=MAX_VALUE_CHARS).filter(lambda t: "__" not in t)
+    items = st.sampled_from(f.choices) if f.kind == "names" else number
+    return st.lists(items, min_size=1, max_size=f.max_items).map(tuple)
+
+
+consistent_settings = st.fixed_dictionaries({f.name: _field_values(f) for f in FIELDS}).map(
+    lambda values: reconcile(Settings(**values))[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(consistent_settings)
+def test_every_consistent_setting_round_trips_through_its_link(s):
+    assert parse_query(to_query(s)) == (s, [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(consistent_settings)
+def test_reconcile_is_idempotent(s):
+    assert reconcile(s) == (s, [])
+
+
+_keys = st.sampled_from([f.key for f in FIELDS]) | st.text(max_size=8)
+_texts = st.text(max_size=40) | st.sampled_from(["inf", "nan", "-0", "1e999", "0", "1", ""])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_keys, _texts | st.lists(_texts, max_size=3), max_size=12))
+def test_any_link_parses_to_consistent_settings_without_raising(query):
+    s, notes = parse_query(query)
+    assert reconcile(s) == (s, [])
+    assert all(isinstance(n, str) for n in notes)
