@@ -1,116 +1,133 @@
 """losslab — see how neural networks are optimised.
 
 UI only: widgets, layout and calls into ``losslab``. Run with ``streamlit run app.py``.
+The sidebar and views live in ``ui/``; all maths lives in ``losslab/``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import streamlit as st
 
-from losslab import charts, descent, optimizers, stability, surfaces
+from losslab import permalink, stability, surfaces
+from losslab.permalink import CUSTOM, Settings
+from ui import browser, sidebar, state, views
+from ui.text import plain
+
+TITLE = "losslab — loss surfaces and gradients"
 
 
-@dataclass(frozen=True)
-class LessonControls:
-    x: float
-    y_true: float
-    w_range: tuple[float, float]
-    w0: float
-    learning_rate: float
-    steps: int
+def stability_note(s: Settings):
+    """Returns the callback the optimiser section calls with the first run's optimiser and rate:
+    the stability bound goes right under the learning-rate control."""
 
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def lesson_run(x: float, y_true: float, w0: float, learning_rate: float, steps: int):
-    """Gradient descent on the one-weight lesson; cached because it is a pure function."""
-    surface = surfaces.get("single_point", x=x, y_true=y_true)
-    return descent.run(
-        surface, optimizers.sgd(learning_rate=learning_rate), start=[w0], steps=steps
-    )
-
-
-def lesson_controls() -> LessonControls:
-    side = st.sidebar
-    side.header("The lesson")
-    x = side.slider("Input x", -4.0, 4.0, 2.0, 0.1, key="x", help="The one data point's input.")
-    y_true = side.slider(
-        "Target y_true", -8.0, 8.0, 4.0, 0.1, key="y_true", help="The output the model should give."
-    )
-    w_range = side.slider(
-        "Weights shown", -10.0, 10.0, (-1.0, 3.0), 0.5, key="w_range",
-        help="The range of w drawn on both charts.",
-    )
-    side.header("Gradient descent")
-    w0 = side.slider("Starting weight w0", -10.0, 10.0, -1.0, 0.1, key="w0")
-    learning_rate = side.slider(
-        "Learning rate", 0.001, 1.0, 0.05, 0.001, format="%.3f", key="lr",
-        help="How far each step moves against the gradient: w ← w − lr · dL/dw.",
-    )
-    steps = side.slider("Steps", 1, 200, 30, 1, key="steps")
-    return LessonControls(x, y_true, (float(w_range[0]), float(w_range[1])), w0, learning_rate, steps)
-
-
-def stability_note(c: LessonControls) -> None:
-    """The bound 0 < lr < 2/L'' = 1/x² next to the learning-rate control, in words."""
-    curvature = 2.0 * c.x * c.x
-    bound = stability.gd_bound(curvature)
-    if curvature == 0:
-        st.sidebar.info("With x = 0 the loss is flat in w: every learning rate leaves w where it is.")
-        return
-    regime = stability.regime(c.learning_rate, curvature)
-    words = {
-        "monotone": "creeps straight to the minimum",
-        "oscillating": "overshoots and oscillates, but converges",
-        "borderline": "bounces between two points for ever",
-        "diverging": "overshoots further each step: it diverges",
-    }[regime]
-    st.sidebar.caption(
-        f"L''(w) = 2x² = {curvature:.3g}, so descent converges only for lr < 2/L'' = 1/x² = "
-        f"{bound:.3g}; above 1/(2x²) = {bound / 2:.3g} it oscillates."
-    )
-    message = f"lr = {c.learning_rate:.3g}: descent {words}."
-    if regime == "diverging":
-        st.sidebar.warning(message)
-    else:
-        st.sidebar.caption(message)
-
-
-def lesson_view(c: LessonControls) -> None:
-    surface = surfaces.get("single_point", x=c.x, y_true=c.y_true)
-    history = lesson_run(c.x, c.y_true, c.w0, c.learning_rate, c.steps)
-    st.markdown(
-        "$L(w) = (w\\cdot x - y_{true})^2$, and its slope "
-        "$\\frac{dL}{dw} = 2(w\\cdot x - y_{true})\\,x$ — "
-        f"here with x = {c.x:g} and y_true = {c.y_true:g}."
-    )
-    figure = charts.lesson_figure(surface, history, w_range=c.w_range)
-    st.altair_chart(figure, width="stretch", key="lesson_chart")
-
-    last = len(history) - 1
-    w_last, g_last = float(history.params[last, 0]), float(history.grad[last, 0])
-    first = charts.step_sentence(float(history.params[0, 0]), float(history.grad[0, 0]))
-    st.write(f"At the start, {first}.")
-    if history.diverged_at is not None:
-        st.warning(
-            f"Diverged at step {history.diverged_at}: w ran away (the path is drawn up to step "
-            f"{last}). Lower the learning rate below {stability.gd_bound(2 * c.x * c.x):.3g}."
+    def note(name: str, learning_rate: float) -> None:
+        if s.view != "lesson" or s.surface != "single_point" or name != "sgd":
+            return
+        curvature = 2.0 * s.x * s.x
+        if curvature == 0:
+            st.sidebar.info("With x = 0 the loss is flat in w: no learning rate moves w.")
+            return
+        bound = stability.gd_bound(curvature)
+        regime = stability.regime(learning_rate, curvature)
+        words = {
+            "monotone": "creeps straight to the minimum",
+            "oscillating": "overshoots and oscillates, but converges",
+            "borderline": "bounces between two points for ever",
+            "diverging": "overshoots further each step: it diverges",
+        }[regime]
+        st.sidebar.caption(
+            f"L''(w) = 2x² = {curvature:.3g}, so descent converges only for "
+            f"lr < 2/L'' = 1/x² = {bound:.3g}; above 1/(2x²) = {bound / 2:.3g} it oscillates."
         )
+        message = f"lr = {learning_rate:g}: descent {words}."
+        if regime == "diverging":
+            st.sidebar.warning(message)
+        else:
+            st.sidebar.caption(message)
+
+    return note
+
+
+def consistent_view(s: Settings) -> Settings:
+    """A two-weight surface opens in the two-weight view and a one-weight one in the lesson
+    view, whichever way it was chosen (a lesson, a link)."""
+    dim = surfaces.SURFACES[s.surface].dim if s.surface in surfaces.SURFACES else None
+    view = s.view
+    if dim == 2 and view == "lesson":
+        view = "surface"
+    elif dim == 1 and view in ("surface", "compare", "sweep"):
+        view = "lesson"
+    if view == s.view:
+        return s
+    st.session_state.pop(state.widget_key("view"), None)
+    return dataclasses.replace(s, view=view)
+
+
+def controls(s: Settings) -> Settings:
+    """Draw the sidebar; return the settings its widgets now hold."""
+    s = consistent_view(s)
+    sidebar.lesson_picker(s)
+    view = sidebar.view_picker(s)
+    changes: dict[str, object] = {}
+    if view == "nn":
+        changes.update(sidebar.nn_controls(s))
     else:
-        st.write(
-            f"After {last} steps w = {w_last:.4g} with loss {history.loss[last]:.3g}; "
-            f"{charts.step_sentence(w_last, g_last)}."
-        )
-    st.caption("Drag the Step slider under the chart to walk through the run; the tangent's slope is the gradient.")
+        changes.update(sidebar.surface_controls(s, view))
+        if view == "lesson" and s.surface == "single_point":
+            changes.update(sidebar.w_range_controls(s))
+    changes.update(sidebar.optimizer_controls(s, view, stability_note(s)))
+    dim = 1 if view == "lesson" else 2
+    data_driven = view == "nn" or (
+        s.surface in surfaces.SURFACES and surfaces.SURFACES[s.surface].data is not None
+    )
+    changes.update(sidebar.run_controls(s, dim, data_driven) if view != "nn" else
+                   sidebar.nn_run_controls(s))
+    changes.update(sidebar.display_controls(s, view))
+    new, problems = sidebar.safe_replace(s, changes)
+    for problem in problems:
+        st.sidebar.warning(plain(problem))
+    return new
+
+
+def link_panel(s: Settings) -> None:
+    """The page's link, ready to copy (the code block has a copy button)."""
+    query = permalink.to_query(s)
+    base = (st.context.url or "").split("?")[0]
+    text = base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    with st.sidebar.expander("Share this view"):
+        st.code(text or "(the opening view)", language=None, wrap_lines=True)
+        st.caption("The link holds every setting shown here, so others see exactly this view.")
 
 
 def main() -> None:
-    st.set_page_config(page_title="losslab — loss surfaces and gradients", layout="wide")
-    st.title("Loss surfaces and gradients")
-    controls = lesson_controls()
-    stability_note(controls)
-    lesson_view(controls)
+    st.set_page_config(page_title=TITLE, page_icon="📉", layout="wide")
+    settings = state.current()
+    warnings = st.session_state.get(state.LINK_WARNINGS) or []
+    if warnings:
+        st.warning(
+            "Some of the link could not be used, so the page opened with what was valid:\n\n"
+            + "\n".join(f"- {plain(w)}" for w in warnings)
+        )
+    settings = controls(settings)
+    state.store(settings)
+    link_panel(settings)
+    if settings.presenter:
+        browser.presenter_style()
+    if not settings.presenter:
+        st.title("Loss surfaces and gradients")
+    if settings.view == "nn":
+        views.nn_view(settings)
+    elif settings.view in ("surface", "compare"):
+        views.surface_view(settings)
+    elif settings.view == "sweep":
+        views.surface_view(settings, sweep=True)
+    else:
+        views.lesson_view(settings)
+    if settings.surface == CUSTOM:
+        st.caption("Formulas are read by a strict parser: only numbers, w/w1/w2/b, x, y, "
+                   "operators and the listed functions are accepted.")
 
 
 if __name__ == "__main__":

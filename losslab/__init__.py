@@ -8,7 +8,31 @@ The public modules::
     charts.lesson_figure(s, h)
 """
 
-from losslab import charts, descent, optimizers, stability, surfaces
+from losslab import (
+    charts,
+    descent,
+    export,
+    ledger,
+    lessons,
+    optimizers,
+    permalink,
+    schedules,
+    stability,
+    surfaces,
+    userdata,
+)
 
-__all__ = ["charts", "descent", "optimizers", "stability", "surfaces"]
+__all__ = [
+    "charts",
+    "descent",
+    "export",
+    "ledger",
+    "lessons",
+    "optimizers",
+    "permalink",
+    "schedules",
+    "stability",
+    "surfaces",
+    "userdata",
+]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import PALETTE, STEP, step_param
+from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
 from losslab.descent import History
 from losslab.surfaces import Surface
 
@@ -49,57 +49,92 @@ def _drawn_steps(n: int) -> np.ndarray:
     return np.unique(picked)
 
 
+Run = tuple[str, History]
+
+
+def _runs(history: History | Sequence[Run] | None) -> list[Run]:
+    if history is None:
+        return []
+    if isinstance(history, History):
+        return [("Gradient descent", history)]
+    return [(str(name), h) for name, h in history if len(h)]
+
+
 def lesson_frames(
     surface: Surface,
-    history: History | None,
+    history: History | Sequence[Run] | None,
     *,
     w_range: Sequence[float] = (-1.0, 3.0),
     n_points: int = 100,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The two tables the lesson figure draws: the curves and the iterates.
+    """The two tables the lesson figure draws: the curves and the iterates of every run.
 
     The curve spans ``w_range`` with ``n_points`` points, widened to take in every iterate so a
-    run that leaves the window is still seen. All values are finite (runs stop before inf).
+    run that leaves the window is still seen. Where the loss is undefined (a custom formula's
+    log of a negative) the curve holds nulls, which the chart draws as gaps; runs stop before
+    inf, so every number sent is finite.
     """
     if surface.dim != 1:
-        raise ValueError(f"the lesson figure shows one-weight surfaces; {surface.name} has {surface.dim}")
+        raise ValueError(
+            f"the lesson figure shows one-weight surfaces; {surface.name} has {surface.dim}"
+        )
+    runs = _runs(history)
     lo, hi = sorted(float(v) for v in w_range)
-    if history is not None and len(history):
-        lo = min(lo, float(history.params[:, 0].min()))
-        hi = max(hi, float(history.params[:, 0].max()))
+    if lo == hi:
+        lo, hi = lo - 1.0, hi + 1.0
+    for _, h in runs:
+        lo = min(lo, float(h.params[:, 0].min()))
+        hi = max(hi, float(h.params[:, 0].max()))
     n_points = int(min(max(n_points, 2), 2000))
     w = np.linspace(lo, hi, n_points)
+    with np.errstate(all="ignore"):
+        loss = surface.loss(w[np.newaxis])
+        grad = surface.grad(w[np.newaxis])[0]
     curve = pd.DataFrame(
-        {"w": w, "loss": surface.loss(w[np.newaxis]), "gradient": surface.grad(w[np.newaxis])[0]}
-    )
+        {
+            "w": w,
+            "loss": np.where(np.isfinite(loss), loss, np.nan),
+            "gradient": np.where(np.isfinite(grad), grad, np.nan),
+        }
+    ).astype({"loss": "Float64", "gradient": "Float64"})
+    curve.loc[curve["loss"].isna(), "loss"] = pd.NA
+    curve.loc[curve["gradient"].isna(), "gradient"] = pd.NA
 
-    if history is None or not len(history):
-        return curve, pd.DataFrame(columns=["step", "w", "loss", "gradient"])
-    keep = _drawn_steps(len(history))
-    ws, losses, grads = history.params[keep, 0], history.loss[keep], history.grad[keep, 0]
     # Tangent L(w_t) + g_t (w - w_t), drawn over a tenth of the window each side of w_t.
     half = (hi - lo) / 10.0
-    path = pd.DataFrame(
-        {
-            "step": keep,
-            "w": ws,
-            "loss": losses,
-            "gradient": grads,
-            "tangent_w0": ws - half,
-            "tangent_w1": ws + half,
-            "tangent_l0": losses - grads * half,
-            "tangent_l1": losses + grads * half,
-            "sentence": [
-                f"Step {t}: " + step_sentence(w_, g_) for t, w_, g_ in zip(keep, ws, grads)
-            ],
-        }
-    )
+    tables = []
+    for order, (name, h) in enumerate(runs):
+        keep = _drawn_steps(len(h))
+        ws, losses, grads = h.params[keep, 0], h.loss[keep], h.grad[keep, 0]
+        tables.append(
+            pd.DataFrame(
+                {
+                    "run": name,
+                    "order": order,
+                    "step": keep,
+                    "w": ws,
+                    "loss": losses,
+                    "gradient": grads,
+                    "tangent_w0": ws - half,
+                    "tangent_w1": ws + half,
+                    "tangent_l0": losses - grads * half,
+                    "tangent_l1": losses + grads * half,
+                    "sentence": [
+                        (f"{name}, step {t}: " if len(runs) > 1 else f"Step {t}: ")
+                        + step_sentence(w_, g_)
+                        for t, w_, g_ in zip(keep, ws, grads, strict=True)
+                    ],
+                }
+            )
+        )
+    columns = ["run", "order", "step", "w", "loss", "gradient"]
+    path = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
     return curve, path
 
 
 def lesson_figure(
     surface: Surface,
-    history: History | None = None,
+    history: History | Sequence[Run] | None = None,
     *,
     w_range: Sequence[float] = (-1.0, 3.0),
     n_points: int = 100,
@@ -107,17 +142,20 @@ def lesson_figure(
     width: int = 320,
     height: int = 280,
 ) -> alt.Chart:
-    """Loss curve and gradient curve side by side, with the descent path and the tangent.
+    """Loss curve and gradient curve side by side, with the descent path(s) and the tangent.
 
-    ``step`` picks the iterate whose tangent is drawn at first (default: the last); the learner
-    moves it in the browser with the "Step" slider under the figure.
+    ``history`` is one run, or several as ``(name, History)`` pairs (each drawn with its own
+    colour, dash and marker). ``step`` picks the iterate whose tangent is drawn at first
+    (default: the last); the learner moves it in the browser with the "Step" slider under the
+    figure, which repaints without a server round trip.
     """
     curve, path = lesson_frames(surface, history, w_range=w_range, n_points=n_points)
     x = alt.X("w:Q", title="Weight w", scale=alt.Scale(nice=False))
-
+    # Nulls (undefined loss) break the line instead of being bridged.
+    line = {"strokeWidth": 2.5, "invalid": "break-paths-show-path-domains"}
     loss_curve = (
         alt.Chart(curve)
-        .mark_line(color=LOSS_COLOR, strokeWidth=2.5)
+        .mark_line(color=LOSS_COLOR, **line)
         .encode(
             x=x,
             y=alt.Y("loss:Q", title="Loss L(w)"),
@@ -129,7 +167,7 @@ def lesson_figure(
     ).encode(y="zero:Q")
     grad_curve = (
         alt.Chart(curve)
-        .mark_line(color=GRAD_COLOR, strokeWidth=2.5)
+        .mark_line(color=GRAD_COLOR, **line)
         .encode(
             x=x,
             y=alt.Y("gradient:Q", title="Gradient dL/dw"),
@@ -139,13 +177,31 @@ def lesson_figure(
     loss_layers: list[alt.Chart] = [loss_curve]
     grad_layers: list[alt.Chart] = [zero, grad_curve]
     param = None
-    if len(path):
-        last = int(path["step"].iloc[-1])
+    names = list(dict.fromkeys(path["run"])) if len(path) else []
+    if names:
+        last = int(path["step"].max())
         param = step_param(last, step)
         upto = alt.datum.step <= param
         current = alt.datum.step == param
+        several = len(names) > 1
+        colour = (
+            alt.Color(
+                "run:N",
+                scale=alt.Scale(domain=names, range=PALETTE[3:] + PALETTE[:3]),
+                legend=alt.Legend(title="Run", orient="bottom"),
+            )
+            if several
+            else alt.value(PATH_COLOR)
+        )
+        dash = alt.StrokeDash(
+            "run:N", scale=alt.Scale(domain=names, range=DASHES[: len(names)]), legend=None
+        )
+        shape = alt.Shape(
+            "run:N", scale=alt.Scale(domain=names, range=SHAPES[: len(names)]), legend=None
+        )
         base = alt.Chart(path).encode(x=alt.X("w:Q"))
         tooltip = [
+            alt.Tooltip("run:N"),
             alt.Tooltip("step:Q"),
             alt.Tooltip("w:Q", format=".4g"),
             alt.Tooltip("loss:Q", format=".4g"),
@@ -156,32 +212,31 @@ def lesson_figure(
             "age:Q", scale=alt.Scale(domain=[0, max(last, 1)], range=[1.0, 0.25]), legend=None
         )
         walked = base.transform_filter(upto).transform_calculate(age=f"{STEP} - datum.step")
+        now = base.transform_filter(current)
         loss_layers += [
-            walked.mark_line(color=PATH_COLOR, strokeWidth=1.5, opacity=0.7).encode(
-                y="loss:Q", order="step:Q"
+            walked.mark_line(strokeWidth=1.5, opacity=0.7).encode(
+                y="loss:Q", order="step:Q", color=colour, strokeDash=dash, detail="run:N"
             ),
-            walked.mark_point(color=PATH_COLOR, filled=True, size=45).encode(
-                y="loss:Q", opacity=fade, tooltip=tooltip
+            walked.mark_point(filled=True, size=45).encode(
+                y="loss:Q", opacity=fade, color=colour, shape=shape, tooltip=tooltip
             ),
-            base.transform_filter(current)
-            .mark_rule(color="black", strokeWidth=2)
-            .encode(x="tangent_w0:Q", x2="tangent_w1:Q", y="tangent_l0:Q", y2="tangent_l1:Q"),
-            base.transform_filter(current)
-            .mark_point(color="black", size=160, strokeWidth=2.5, shape="circle")
-            .encode(y="loss:Q", tooltip=tooltip),
+            now.mark_rule(color="black", strokeWidth=2).encode(
+                x="tangent_w0:Q", x2="tangent_w1:Q", y="tangent_l0:Q", y2="tangent_l1:Q"
+            ),
+            now.mark_point(size=160, strokeWidth=2.5).encode(
+                y="loss:Q", color=colour, shape=shape, tooltip=tooltip
+            ),
         ]
         grad_layers += [
-            walked.mark_point(color=PATH_COLOR, filled=True, size=45).encode(
-                y="gradient:Q", opacity=fade, tooltip=tooltip
+            walked.mark_point(filled=True, size=45).encode(
+                y="gradient:Q", opacity=fade, color=colour, shape=shape, tooltip=tooltip
             ),
-            base.transform_filter(current)
-            .mark_point(color="black", size=160, strokeWidth=2.5)
-            .encode(y="gradient:Q", tooltip=tooltip),
+            now.mark_point(size=160, strokeWidth=2.5).encode(
+                y="gradient:Q", color=colour, shape=shape, tooltip=tooltip
+            ),
         ]
 
-    left = alt.layer(*loss_layers).properties(
-        title="Loss surface", width=width, height=height
-    )
+    left = alt.layer(*loss_layers).properties(title="Loss surface", width=width, height=height)
     right = alt.layer(*grad_layers).properties(
         title="Gradient of loss w.r.t. w", width=width, height=height
     )
@@ -191,8 +246,12 @@ def lesson_figure(
             alt.Chart(path)
             .transform_filter(alt.datum.step == param)
             .mark_text(align="left", baseline="top", fontSize=14, dx=4)
-            .encode(text="sentence:N", x=alt.value(0), y=alt.value(4))
-            .properties(width=2 * width, height=24)
+            .encode(
+                text="sentence:N",
+                x=alt.value(0),
+                y=alt.Y("order:O", axis=None, title=None),
+            )
+            .properties(width=2 * width, height=22 * len(names))
         )
         figure = alt.vconcat(figure, sentence).add_params(param)
     return figure.resolve_scale(color="independent")

@@ -1,0 +1,124 @@
+"""Cached computations behind the views.
+
+Everything here is keyed by plain, hashable values (never objects), looks surfaces up by name
+inside, and has a bounded cache, so a room of students shares results without memory growing.
+Surfaces hold functions, so they live in ``st.cache_resource`` (they are immutable); arrays
+and histories are data and live in ``st.cache_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from losslab import descent, expressions, grids, landscape, optimizers, permalink, surfaces
+from losslab.permalink import CUSTOM, Settings
+from losslab.surfaces import Surface
+
+Key = tuple[tuple[str, object], ...]
+_TTL = 3600
+
+
+def surface_key(s: Settings) -> tuple[str, str, Key]:
+    """What identifies the surface the settings describe: (name, formula, its parameters)."""
+    if s.surface == CUSTOM:
+        return CUSTOM, expressions.normalise(s.expr), (("x", s.x), ("y", s.y_true))
+    return s.surface, "", tuple(sorted(permalink.surface_params(s).items()))
+
+
+@st.cache_resource(max_entries=128, ttl=_TTL, show_spinner=False)
+def _surface(name: str, expr: str, params: Key) -> Surface:
+    if name == CUSTOM:
+        values = dict(params)
+        return expressions.parse(expr, constants={"x": values["x"], "y": values["y"]})
+    return surfaces.get(name, **dict(params))
+
+
+@st.cache_resource(max_entries=64, ttl=_TTL, show_spinner=False)
+def compiled_formula(expr: str, x: float, y: float) -> expressions.Compiled:
+    return expressions.compile_expression(expr, constants={"x": x, "y": y})
+
+
+def surface_for(s: Settings) -> Surface:
+    """The surface; raises ``ValueError`` (an ``ExpressionError`` for formulas) with words."""
+    return _surface(*surface_key(s))
+
+
+def uploaded_surface(x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float) -> Surface:
+    return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2)
+
+
+RunSpec = tuple[str, tuple[tuple[str, float], ...]]
+
+
+def run_specs(s: Settings) -> tuple[RunSpec, ...]:
+    return tuple((name, tuple(sorted(kw.items()))) for name, kw in permalink.optimizer_kwargs(s))
+
+
+def schedule_key(s: Settings) -> tuple:
+    return (s.schedule, s.gamma, s.period, s.warmup)
+
+
+def _schedule(key: tuple):
+    name, gamma, period, warmup = key
+    if name == "constant":
+        return None
+    from losslab import schedules
+
+    if name == "step":
+        return schedules.make("step", step_size=period, gamma=gamma)
+    if name == "exponential":
+        return schedules.make("exponential", gamma=max(gamma, 0.5))
+    if name == "cosine":
+        return schedules.make("cosine", t_max=period)
+    return schedules.make("warmup", warmup_steps=max(warmup, 1))
+
+
+def run_on(
+    surface: Surface, specs: Sequence[RunSpec], start: tuple[float, ...], steps: int,
+    schedule: tuple, batch: int, seed: int,
+) -> list[descent.History]:
+    histories = []
+    for name, kwargs in specs[: permalink.MAX_OPTIMIZERS]:
+        optimizer = optimizers.make(name, **dict(kwargs))
+        histories.append(
+            descent.run(
+                surface, optimizer, start=start, steps=steps, schedule=_schedule(schedule),
+                batch=batch if batch > 0 and surface.data is not None else None, seed=seed,
+            )
+        )
+    return histories
+
+
+@st.cache_data(max_entries=256, ttl=_TTL, show_spinner=False)
+def runs(
+    surface: tuple[str, str, Key], specs: tuple[RunSpec, ...], start: tuple[float, ...],
+    steps: int, schedule: tuple, batch: int, seed: int,
+) -> list[descent.History]:
+    """Every optimiser's run on the named surface (pure, so cached across users)."""
+    return run_on(_surface(*surface), specs, start, steps, schedule, batch, seed)
+
+
+def runs_for(s: Settings) -> list[descent.History]:
+    return runs(
+        surface_key(s), run_specs(s), tuple(s.start), s.steps, schedule_key(s), s.batch, s.seed
+    )
+
+
+@st.cache_data(max_entries=64, ttl=_TTL, show_spinner=False)
+def grid(surface: tuple[str, str, Key], resolution: int) -> grids.Grid:
+    return grids.evaluate(_surface(*surface), resolution)
+
+
+@st.cache_data(max_entries=32, ttl=_TTL, show_spinner="Training the network…")
+def network(
+    dataset: str, noise: float, n: int, hidden: tuple[int, ...], activation: str,
+    optimizer: str, learning_rate: float, steps: int, batch: int, seed: int,
+) -> landscape.Experiment:
+    return landscape.experiment(
+        dataset=dataset, noise=noise, n=n, hidden=hidden, activation=activation,
+        optimizer=optimizer, learning_rate=learning_rate, steps=steps,
+        batch=batch or None, seed=seed,
+    )

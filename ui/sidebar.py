@@ -1,0 +1,349 @@
+"""Sidebar controls. Each section draws its widgets (seeded from the settings) and returns the
+fields it changed; ``controls`` merges them into new settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import streamlit as st
+
+from losslab import lessons, optimizers, permalink, surfaces
+from losslab.permalink import CUSTOM, FIELD, NO_LESSON, Settings
+from ui import state
+from ui.state import seed
+
+# Learning rates a slider offers: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade, 1e-4 to 10.
+_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+LR_GRID = tuple(float(f"{m}e{k}") for k in range(-4, 1) for m in _MANTISSAS) + (10.0,)
+
+OPTIMIZER_LABELS = {
+    "sgd": "Gradient descent (SGD)",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov momentum",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSProp",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "newton": "Newton",
+}
+VIEW_LABELS = {
+    "lesson": "One weight",
+    "surface": "Two weights",
+    "sweep": "Learning-rate sweep",
+    "nn": "Neural network",
+}
+SURFACE_GROUPS = {
+    "single_point": "lesson",
+}
+
+
+def surface_title(name: str) -> str:
+    if name == CUSTOM:
+        return "Your own formula"
+    return surfaces.SURFACES[name].title
+
+
+def _lr_options(value: float) -> list[float]:
+    """The slider's rates, with ``value`` added when a link or lesson chose one off the grid."""
+    return sorted(set(LR_GRID) | {float(value)})
+
+
+def _switch_view() -> None:
+    """Callback of the view picker: keep the surface consistent with the view's dimension."""
+    settings = state.current()
+    view = st.session_state[state.widget_key("view")]
+    changes: dict[str, object] = {"view": view}
+    dim = surfaces.SURFACES[settings.surface].dim if settings.surface in surfaces.SURFACES else None
+    if view == "lesson" and dim == 2:
+        changes.update(surface="single_point", start=(-1.0,))
+    elif view in ("surface", "sweep") and dim == 1:
+        changes.update(surface="rosenbrock", start=permalink.default_start("rosenbrock"))
+    new, _ = permalink.reconcile(dataclasses.replace(settings, **changes))
+    state.replace_all(dataclasses.replace(new, lesson=settings.lesson))
+
+
+def _switch_surface() -> None:
+    settings = state.current()
+    name = st.session_state[state.widget_key("surface")]
+    start = permalink.default_start(name) if name != CUSTOM else settings.start
+    new = dataclasses.replace(settings, surface=name, start=start)
+    state.replace_all(permalink.reconcile(new)[0])
+
+
+def _pick_lesson() -> None:
+    state.load_lesson(st.session_state[state.widget_key("lesson")])
+
+
+def _rate_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _layers_text(value: str) -> str:
+    return " then ".join(value.split(",")) + " neurons"
+
+
+def lesson_picker(s: Settings) -> None:
+    ids = (NO_LESSON, *lessons.LESSON_IDS)
+    titles = {NO_LESSON: "Free exploration", **{l.id: l.title for l in lessons.LESSONS}}
+    st.sidebar.selectbox(
+        "Lesson",
+        ids,
+        format_func=titles.__getitem__,
+        key=seed("lesson", s.lesson),
+        on_change=_pick_lesson,
+        help=FIELD["lesson"].help,
+    )
+
+
+def view_picker(s: Settings) -> str:
+    view = "surface" if s.view == "compare" else s.view
+    return st.sidebar.radio(
+        "View",
+        list(VIEW_LABELS),
+        format_func=VIEW_LABELS.__getitem__,
+        key=seed("view", view),
+        on_change=_switch_view,
+        horizontal=True,
+    )
+
+
+def _number(container, name: str, s: Settings, *, slider: bool = False, **kw) -> float | int:
+    f = FIELD[name]
+    value = getattr(s, name)
+    lo = kw.pop("min_value", f.low)
+    hi = kw.pop("max_value", f.high)
+    if f.kind == "int":
+        lo, hi, value = int(lo), int(hi), int(value)
+    else:
+        lo, hi, value = float(lo), float(hi), float(value)
+    value = min(max(value, lo), hi)
+    widget = container.slider if slider else container.number_input
+    return widget(
+        kw.pop("label", f.label), min_value=lo, max_value=hi, key=seed(name, value),
+        help=kw.pop("help", f.help), **kw,
+    )
+
+
+def surface_controls(s: Settings, view: str) -> dict[str, object]:
+    side = st.sidebar
+    changes: dict[str, object] = {}
+    side.subheader("Loss surface")
+    dim = 1 if view == "lesson" else 2
+    names = [*surfaces.names(dim), CUSTOM]
+    current = s.surface if s.surface in names else names[0]
+    surface = side.selectbox(
+        "Surface", names, format_func=surface_title, key=seed("surface", current),
+        on_change=_switch_surface, help=FIELD["surface"].help,
+    )
+    if surface == CUSTOM:
+        example = "(w*x - y)^2 + 0.1*abs(w)" if dim == 1 else "(1 - w1)^2 + 5*(w2 - w1^2)^2"
+        changes["expr"] = side.text_input(
+            "Formula", key=seed("expr", s.expr or example), max_chars=permalink.MAX_VALUE_CHARS,
+            help="A loss in w (one weight) or in w1 and w2 (two weights). Use + − * / ^ and "
+            "exp, log, sqrt, abs, sin, cos, tan, tanh, sigmoid, max, min; constants pi, e, "
+            "and the data point's x and y.",
+        )
+        if not changes["expr"]:
+            changes["expr"] = example
+        return changes
+    params = surfaces.SURFACES[surface].params
+    if "x" in params:
+        changes["x"] = _number(side, "x", s, slider=True, step=0.1, min_value=-5.0, max_value=5.0)
+        changes["y_true"] = _number(side, "y_true", s, slider=True, step=0.1)
+    if "condition" in params:
+        changes["kappa"] = _number(side, "kappa", s, step=1.0, format="%g")
+    if "n" in params:
+        changes["n"] = _number(side, "n", s, step=10)
+        changes["noise"] = _number(side, "noise", s, slider=True, step=0.05)
+        changes["seed"] = _number(side, "seed", s, step=1)
+    if "loss" in params:
+        changes["loss_kind"] = side.selectbox(
+            "Loss", FIELD["loss_kind"].choices, key=seed("loss_kind", s.loss_kind),
+            format_func={"mse": "Squared error (MSE)", "mae": "Absolute error (MAE)",
+                         "huber": "Huber"}.__getitem__,
+            help=FIELD["loss_kind"].help,
+        )
+    if "l1" in params:
+        changes["l1"] = _number(side, "l1", s, step=0.01, format="%g")
+        changes["l2"] = _number(side, "l2", s, step=0.01, format="%g")
+    return changes
+
+
+def w_range_controls(s: Settings) -> dict[str, object]:
+    left, right = st.sidebar.columns(2)
+    return {
+        "w_min": _number(left, "w_min", s, step=0.5, format="%g"),
+        "w_max": _number(right, "w_max", s, step=0.5, format="%g"),
+    }
+
+
+def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, object]:
+    """Which optimisers run, each with its learning rate; shared hyperparameters below."""
+    side = st.sidebar
+    side.subheader("Optimisers" if view != "sweep" else "Optimiser")
+    most = 1 if view in ("sweep", "nn") else permalink.MAX_OPTIMIZERS
+    count = len(s.optimizers) if view not in ("sweep", "nn") else 1
+    if most > 1:
+        count = int(side.number_input(
+            "How many to compare", 1, most, key=seed("runs", min(count, most)),
+            help="Run up to eight optimisers side by side, each with its own learning rate.",
+        ))
+    names: list[str] = []
+    rates: list[float] = []
+    all_names = list(permalink.OPTIMIZER_NAMES)
+    if view == "nn":
+        all_names.remove("newton")
+    for i in range(count):
+        name = s.optimizers[i] if i < len(s.optimizers) else all_names[i % len(all_names)]
+        name = name if name in all_names else "adam"
+        rate = s.rates()[i] if i < len(s.optimizers) else 0.05
+        label_suffix = f" {i + 1}" if count > 1 else ""
+        box = side.container(border=count > 1)
+        chosen = box.selectbox(
+            "Optimiser" + label_suffix, all_names, format_func=OPTIMIZER_LABELS.__getitem__,
+            key=seed(f"opt_{i}", name),
+        )
+        key = "lr" if i == 0 else f"lr_{i}"
+        low, high = _rate_range(chosen)
+        options = [v for v in _lr_options(rate) if low <= v <= high]
+        rate = min(max(rate, low), high)
+        if rate not in options:
+            options = sorted({*options, rate})
+        value = box.select_slider(
+            "Learning rate" + label_suffix, options=options, key=seed(key, rate),
+            format_func=_rate_text,
+            help="Step size: each update moves the weights by lr times the optimiser's "
+            "direction. Too large and the steps overshoot.",
+        )
+        names.append(chosen)
+        rates.append(float(value))
+        if i == 0:
+            stability_note(chosen, float(value))
+    changes: dict[str, object] = {
+        "optimizers": tuple(names),
+        "learning_rates": tuple(rates) if len(set(rates)) > 1 else (rates[0],),
+    }
+    used = {hp.name for n in names for hp in optimizers.HYPERPARAMS[n]}
+    shared = [n for n in ("momentum", "beta1", "beta2", "weight_decay", "damping") if n in used]
+    if shared:
+        with side.expander("Optimiser settings"):
+            for n in shared:
+                changes[n] = _number(st, n, s, step=0.01 if n != "beta2" else 0.0001,
+                                     format="%g")
+    return changes
+
+
+def _rate_range(name: str) -> tuple[float, float]:
+    hp = next(h for h in optimizers.HYPERPARAMS[name] if h.name == "learning_rate")
+    return float(hp.min_value), float(hp.max_value)
+
+
+def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
+    side = st.sidebar
+    changes: dict[str, object] = {}
+    side.subheader("The run")
+    start = list(s.start) if len(s.start) == dim else list(permalink.default_start(s.surface))
+    if len(start) != dim:
+        start = [-1.0] * dim
+    labels = ("Starting weight w0",) if dim == 1 else ("Start w1", "Start w2")
+    cols = side.columns(dim)
+    changes["start"] = tuple(
+        float(cols[i].number_input(
+            labels[i], -100.0, 100.0, key=seed(f"start_{i}_{s.surface}", float(start[i])),
+            step=0.1, format="%g", help=FIELD["start"].help,
+        ))
+        for i in range(dim)
+    )
+    changes["steps"] = _number(side, "steps", s, step=10)
+    if data_driven:
+        changes["batch"] = _number(
+            side, "batch", s, step=1, max_value=max(s.n, 1),
+            help="Rows per gradient estimate (mini-batch SGD); 0 uses every row.",
+        )
+    with side.expander("Learning-rate schedule"):
+        names = FIELD["schedule"].choices
+        changes["schedule"] = st.selectbox(
+            "Schedule", names, key=seed("schedule", s.schedule), help=FIELD["schedule"].help,
+            format_func={"constant": "Constant", "step": "Step decay", "exponential":
+                         "Exponential", "cosine": "Cosine annealing", "warmup":
+                         "Linear warm-up"}.__getitem__,
+        )
+        if changes["schedule"] in ("step", "exponential"):
+            changes["gamma"] = _number(st, "gamma", s, step=0.01, format="%g")
+        if changes["schedule"] in ("step", "cosine"):
+            changes["period"] = _number(st, "period", s, step=1)
+        if changes["schedule"] == "warmup":
+            changes["warmup"] = _number(st, "warmup", s, step=1)
+    return changes
+
+
+def display_controls(s: Settings, view: str) -> dict[str, object]:
+    side = st.sidebar
+    changes: dict[str, object] = {}
+    with side.expander("Display"):
+        if view in ("surface", "sweep"):
+            changes["resolution"] = _number(
+                st, "resolution", s, slider=True, step=10, min_value=20,
+                help="Points per axis of the surface image (up to 400 × 400).",
+            )
+        changes["presenter"] = st.toggle(
+            "Presenter mode", key=seed("presenter", s.presenter), help=FIELD["presenter"].help
+        )
+    return changes
+
+
+def nn_controls(s: Settings) -> dict[str, object]:
+    side = st.sidebar
+    changes: dict[str, object] = {}
+    side.subheader("Network and data")
+    changes["dataset"] = side.selectbox(
+        "Data set", FIELD["dataset"].choices, key=seed("dataset", s.dataset),
+        format_func=str.capitalize, help=FIELD["dataset"].help,
+    )
+    changes["noise"] = _number(side, "noise", s, slider=True, step=0.05)
+    hidden = ",".join(str(h) for h in s.hidden)
+    options = ["4", "8", "16", "32", "8,8", "16,16"]
+    if hidden not in options:
+        options.append(hidden)
+    text = side.selectbox(
+        "Hidden layers", options, key=seed("hidden", hidden), help=FIELD["hidden"].help,
+        format_func=_layers_text,
+    )
+    changes["hidden"] = tuple(int(v) for v in text.split(","))
+    changes["activation"] = side.selectbox(
+        "Activation", FIELD["activation"].choices, key=seed("activation", s.activation),
+        help=FIELD["activation"].help,
+    )
+    changes["seed"] = _number(side, "seed", s, step=1)
+    return changes
+
+
+def safe_replace(s: Settings, changes: dict[str, object]) -> tuple[Settings, list[str]]:
+    """``s`` with the widgets' values; a value the settings refuse is reported, not raised."""
+    problems = []
+    good = {}
+    for name, value in changes.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{FIELD[name].label}: {value} is not a number; kept the old value.")
+            continue
+        try:
+            dataclasses.replace(s, **{name: value})
+        except ValueError as problem:
+            problems.append(str(problem))
+            continue
+        good[name] = value
+    new, notes = permalink.reconcile(dataclasses.replace(s, **good))
+    return new, problems + notes
+
+
+def nn_run_controls(s: Settings) -> dict[str, object]:
+    side = st.sidebar
+    side.subheader("Training")
+    return {
+        "n": _number(side, "n", s, step=50, max_value=2000),
+        "steps": _number(side, "steps", s, step=50, max_value=2000,
+                         help="Training steps (at most 2000 here, to stay interactive)."),
+        "batch": _number(side, "batch", s, step=8, max_value=min(s.n, 2000),
+                         help="Rows per mini-batch; 0 trains on every row (full batch)."),
+    }
