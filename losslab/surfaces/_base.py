@@ -65,7 +65,7 @@ class Surface:
     latex: str = ""
     teaches: str = ""
     axis_labels: tuple[str, ...] = ()
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, float | int | str] = field(default_factory=dict)
     data: Dataset | None = field(default=None, repr=False)
     batch_grad: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
     build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)

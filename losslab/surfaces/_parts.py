@@ -1,0 +1,29 @@
+"""Small pieces shared by the 2-D surface builders: stacking derivatives and formatting numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losslab.surfaces._base import Array
+
+__all__ = ["AXES_W1_W2", "fmt", "stack_grad", "stack_hessian"]
+
+AXES_W1_W2 = ("w1", "w2")
+
+
+def stack_grad(p: Array, g1: Array | float, g2: Array | float) -> Array:
+    """The gradient ``(2, ...)`` from its two components, each broadcast to ``p.shape[1:]``."""
+    shape = p.shape[1:]
+    return np.stack([np.broadcast_to(g1, shape), np.broadcast_to(g2, shape)])
+
+
+def stack_hessian(p: Array, h11: Array | float, h12: Array | float, h22: Array | float) -> Array:
+    """The symmetric Hessian ``(2, 2, ...)`` from its three distinct entries."""
+    shape = p.shape[1:]
+    h11, h12, h22 = (np.broadcast_to(h, shape) for h in (h11, h12, h22))
+    return np.stack([np.stack([h11, h12]), np.stack([h12, h22])])
+
+
+def fmt(value: float) -> str:
+    """A setting as it should read inside a formula: ``100``, ``0.5``, ``1e-05``."""
+    return f"{value:g}"
