@@ -1,11 +1,39 @@
 """Chart builders: pure functions from surfaces and histories to ``alt.Chart``.
 
-They never import Streamlit: a notebook displays the returned chart directly.
+They never import Streamlit: a notebook displays the returned chart directly. Views that
+follow the browser-side step share one ``step_param`` and are joined with ``link``.
 """
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-
-__all__ = ["DASHES", "PALETTE", "SHAPES", "STEP", "step_param"]
 from losslab.charts._lesson import MAX_DRAWN_STEPS, lesson_figure, lesson_frames, step_sentence
+from losslab.charts._nn import (
+    nn_decision_chart,
+    nn_interpolation_chart,
+    nn_landscape_chart,
+    nn_loss_chart,
+)
+from losslab.charts._playback import link, metrics_charts, slice_charts
+from losslab.charts._surface import data_space_chart, surface_map
+from losslab.charts._three_d import three_d_chart
 
-__all__ += ["MAX_DRAWN_STEPS", "lesson_figure", "lesson_frames", "step_sentence"]
+__all__ = [
+    "DASHES",
+    "MAX_DRAWN_STEPS",
+    "PALETTE",
+    "SHAPES",
+    "STEP",
+    "data_space_chart",
+    "lesson_figure",
+    "lesson_frames",
+    "link",
+    "metrics_charts",
+    "nn_decision_chart",
+    "nn_interpolation_chart",
+    "nn_landscape_chart",
+    "nn_loss_chart",
+    "slice_charts",
+    "step_param",
+    "step_sentence",
+    "surface_map",
+    "three_d_chart",
+]
