@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import streamlit as st
 
-from losslab import permalink, stability, surfaces
+from losslab import expressions, permalink, stability, surfaces
 from losslab.permalink import CUSTOM, Settings
-from ui import browser, sidebar, state, views
+from ui import browser, compute, sidebar, state, views
 from ui.text import plain
 
 TITLE = "losslab — loss surfaces and gradients"
+
+
+_REGIME_WORDS = {
+    "monotone": "creeps straight to the minimum",
+    "oscillating": "overshoots and oscillates, but converges",
+    "borderline": "bounces between two points for ever",
+    "diverging": "overshoots further each step: it diverges",
+}
 
 
 def stability_note(s: Settings):
@@ -23,25 +32,42 @@ def stability_note(s: Settings):
     the stability bound goes right under the learning-rate control."""
 
     def note(name: str, learning_rate: float) -> None:
-        if s.view != "lesson" or s.surface != "single_point" or name != "sgd":
+        if s.view == "nn":
             return
-        curvature = 2.0 * s.x * s.x
-        if curvature == 0:
-            st.sidebar.info("With x = 0 the loss is flat in w: no learning rate moves w.")
+        if s.surface == "single_point":
+            curvature = 2.0 * s.x * s.x
+            if curvature == 0:
+                st.sidebar.info("With x = 0 the loss is flat in w: no learning rate moves w.")
+                return
+            bound = stability.gd_bound(curvature)
+            st.sidebar.caption(
+                f"L''(w) = 2x² = {curvature:.3g}, so gradient descent converges only for "
+                f"lr < 2/L'' = 1/x² = {bound:.3g}; above 1/(2x²) = {bound / 2:.3g} it oscillates."
+            )
+        else:
+            try:
+                curvature = stability.largest_curvature(views.current_surface(s), s.start)
+            except (ValueError, ArithmeticError):
+                return
+            if not np.isfinite(curvature):
+                return
+            if curvature <= 0:
+                st.sidebar.caption(
+                    f"λmax = {curvature:.3g} at the start: the surface curves down there, so no "
+                    "learning rate overshoots yet."
+                )
+                return
+            bound = stability.gd_bound(curvature)
+            st.sidebar.caption(
+                f"At the start the largest curvature is λmax = {curvature:.3g}: plain gradient "
+                f"descent is stable for lr < 2/λmax = {bound:.3g}."
+            )
+        if name not in ("sgd",):
+            st.sidebar.caption("(The bound is for plain gradient descent; other optimisers "
+                               "rescale their steps.)")
             return
-        bound = stability.gd_bound(curvature)
         regime = stability.regime(learning_rate, curvature)
-        words = {
-            "monotone": "creeps straight to the minimum",
-            "oscillating": "overshoots and oscillates, but converges",
-            "borderline": "bounces between two points for ever",
-            "diverging": "overshoots further each step: it diverges",
-        }[regime]
-        st.sidebar.caption(
-            f"L''(w) = 2x² = {curvature:.3g}, so descent converges only for "
-            f"lr < 2/L'' = 1/x² = {bound:.3g}; above 1/(2x²) = {bound / 2:.3g} it oscillates."
-        )
-        message = f"lr = {learning_rate:g}: descent {words}."
+        message = f"lr = {learning_rate:g}: gradient descent {_REGIME_WORDS[regime]}."
         if regime == "diverging":
             st.sidebar.warning(message)
         else:
@@ -54,15 +80,25 @@ def consistent_view(s: Settings) -> Settings:
     """A two-weight surface opens in the two-weight view and a one-weight one in the lesson
     view, whichever way it was chosen (a lesson, a link)."""
     dim = surfaces.SURFACES[s.surface].dim if s.surface in surfaces.SURFACES else None
+    if s.surface == CUSTOM:
+        try:
+            dim = compute.compiled_formula(expressions.normalise(s.expr), s.x, s.y_true).surface.dim
+        except expressions.ExpressionError:
+            dim = None  # the view explains the error
     view = s.view
     if dim == 2 and view == "lesson":
         view = "surface"
     elif dim == 1 and view in ("surface", "compare", "sweep"):
         view = "lesson"
-    if view == s.view:
+    start = s.start
+    if dim is not None and len(start) != dim:
+        start = permalink.default_start(s.surface) if s.surface != CUSTOM else (-1.0,) * dim
+    if (view, start) == (s.view, s.start):
         return s
+    for key in [k for k in st.session_state if str(k).startswith(state.widget_key("start_"))]:
+        del st.session_state[key]
     st.session_state.pop(state.widget_key("view"), None)
-    return dataclasses.replace(s, view=view)
+    return dataclasses.replace(s, view=view, start=start)
 
 
 def controls(s: Settings) -> Settings:
@@ -111,7 +147,10 @@ def main() -> None:
             + "\n".join(f"- {plain(w)}" for w in warnings)
         )
     settings = controls(settings)
-    state.store(settings)
+    consistent = consistent_view(settings)
+    state.store(consistent)
+    if consistent != settings:
+        st.rerun()  # a typed formula changed dimension: redraw the controls to match
     link_panel(settings)
     if settings.presenter:
         browser.presenter_style()

@@ -46,8 +46,21 @@ def surface_for(s: Settings) -> Surface:
     return _surface(*surface_key(s))
 
 
+ROWWISE_ROWS = 10_000
+"""Losses other than MSE cost (grid points × rows) to draw: larger uploads are thinned."""
+
+
+@st.cache_resource(max_entries=16, ttl=_TTL, show_spinner=False)
 def uploaded_surface(x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float) -> Surface:
+    """The regression surface of a learner's own rows (keyed by their content)."""
     return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2)
+
+
+@st.cache_data(max_entries=16, ttl=_TTL, show_spinner=False)
+def uploaded_grid(
+    x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, resolution: int
+) -> grids.Grid:
+    return grids.evaluate(uploaded_surface(x, y, loss, l1, l2), resolution)
 
 
 RunSpec = tuple[str, tuple[tuple[str, float], ...]]

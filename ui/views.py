@@ -11,6 +11,7 @@ import streamlit as st
 
 from losslab import (
     charts,
+    grids,
     descent,
     export,
     expressions,
@@ -18,9 +19,7 @@ from losslab import (
     ledger,
     lessons,
     optimizers,
-    permalink,
     stability,
-    surfaces,
     userdata,
 )
 from losslab.descent import History
@@ -49,13 +48,22 @@ def presenter_scale(s: Settings) -> float:
     return 1.35 if s.presenter else 1.0
 
 
-def style(chart: alt.TopLevelMixin, s: Settings) -> alt.TopLevelMixin:
-    """Larger type on a projector."""
-    if not s.presenter:
-        return chart
-    return chart.configure_axis(labelFontSize=15, titleFontSize=17).configure_legend(
-        labelFontSize=15, titleFontSize=16
-    ).configure_title(fontSize=20)
+_PRESENTER_CONFIG = {
+    "axis": {"labelFontSize": 15, "titleFontSize": 17},
+    "legend": {"labelFontSize": 15, "titleFontSize": 16},
+    "title": {"fontSize": 20},
+    "text": {"fontSize": 16},
+}
+
+
+def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) -> None:
+    """Draw a chart spec (built by ``charts.compose``, or an Altair chart), larger type on a
+    projector. Specs are passed as dictionaries so Altair does not copy and re-validate them."""
+    if not isinstance(spec, dict):
+        spec = spec.to_dict(validate=False)
+    if s.presenter:
+        spec = {**spec, "config": {**spec.get("config", {}), **_PRESENTER_CONFIG}}
+    container.vega_lite_chart(spec=spec, width="content", key=key)
 
 
 # ------------------------------------------------------------------------------ surfaces
@@ -73,13 +81,35 @@ def resolve_surface(s: Settings) -> tuple[Surface | None, expressions.Compiled |
         return compiled.surface, compiled
     uploaded = st.session_state.get(UPLOADED)
     if s.surface == "linear_regression" and uploaded is not None:
-        x, y = uploaded
+        x, y = thinned_upload(s)
         return compute.uploaded_surface(x, y, s.loss_kind, s.l1, s.l2), None
     try:
         return compute.surface_for(s), None
     except ValueError as problem:
         st.error(f"This surface cannot be built with these settings: {plain(problem)}")
         return None, None
+
+
+def thinned_upload(s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    x, y = st.session_state[UPLOADED]
+    if s.loss_kind != "mse" and len(x) > compute.ROWWISE_ROWS:
+        keep = np.linspace(0, len(x) - 1, compute.ROWWISE_ROWS).round().astype(int)
+        st.caption(
+            f"This loss is computed row by row, so {compute.ROWWISE_ROWS:,} evenly spaced rows "
+            f"of your {len(x):,} are used (squared error uses them all)."
+        )
+        return x[keep], y[keep]
+    return x, y
+
+
+def current_surface(s: Settings) -> Surface:
+    """The surface of the settings without drawing anything; ``ValueError`` if it has none."""
+    if s.surface == CUSTOM:
+        return compute.compiled_formula(expressions.normalise(s.expr), s.x, s.y_true).surface
+    if s.surface == "linear_regression" and st.session_state.get(UPLOADED) is not None:
+        x, y = st.session_state[UPLOADED]
+        return compute.uploaded_surface(x, y, s.loss_kind, s.l1, s.l2)
+    return compute.surface_for(s)
 
 
 def histories_for(s: Settings, surface: Surface, *, uploaded: bool = False) -> list[History]:
@@ -266,7 +296,7 @@ def lesson_view(s: Settings) -> None:
         width=int(320 * scale),
         height=int(280 * scale),
     )
-    st.altair_chart(style(figure, s), width="content", key="lesson_chart")
+    show(figure, s, "lesson_chart")
     if not histories:
         return
     browser.playback_controls()
@@ -311,10 +341,15 @@ def stability_bound_1d(surface: Surface, s: Settings) -> float | None:
 def details(s: Settings, surface: Surface, histories: Sequence[History]) -> None:
     if s.presenter:
         return
-    with st.expander("Explain a step: the update with its numbers"):
-        ledger_panel(s, surface, histories)
-    with st.expander("Download the runs"):
-        downloads(s, surface, histories)
+    panel = st.expander("Explain a step: the update with its numbers", key="x_ledger",
+                        on_change="rerun")
+    if panel.open:
+        with panel:
+            ledger_panel(s, surface, histories)
+    panel = st.expander("Download the runs", key="x_downloads", on_change="rerun")
+    if panel.open:
+        with panel:
+            downloads(s, surface, histories)
 
 
 def surface_view(s: Settings, *, sweep: bool = False) -> None:
@@ -341,12 +376,14 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
     names = run_names(s) if not sweep else [
         f"{f:g}× lr = {lr:g}" for f, lr in zip(SWEEP_FACTORS, s.rates(), strict=True)
     ]
+    # The legend says how each run ended, so a diverged or stalled run is named as such.
+    names = [legend_name(n, h, surface) for n, h in zip(names, histories, strict=False)]
     runs = list(zip(names, histories, strict=False))
     scale = presenter_scale(s)
-    if s.surface == CUSTOM or uploaded:
-        from losslab import grids
-
+    if s.surface == CUSTOM:
         grid = grids.evaluate(surface, s.resolution)
+    elif uploaded:
+        grid = compute.uploaded_grid(*thinned_upload(s), s.loss_kind, s.l1, s.l2, s.resolution)
     else:
         grid = compute.grid(compute.surface_key(s), s.resolution)
     if not np.isfinite(grid.values).any():
@@ -369,8 +406,7 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
             runs, step, minimizers=surface.minimizers or None,
             optimal_value=surface.optimal_value,
         ))
-    figure = charts.link(step, *views)
-    st.altair_chart(style(figure, s), width="content", key="surface_chart")
+    show(charts.compose(step, *views), s, "surface_chart")
     if not histories:
         return
     browser.playback_controls()
@@ -379,33 +415,39 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
     run_summaries(s, surface, histories)
     if s.presenter:
         return
+    # Expanders track their state, so closed ones cost nothing on a rerun.
     if surface.data is not None:
-        with st.expander("The data and the model at the step", expanded=True):
+        panel = st.expander("The data and the model at the step", key="x_data", on_change="rerun")
+        if panel.open:
             data_step = charts.step_param(last, s.step)
-            st.altair_chart(
-                charts.link(data_step, charts.data_space_chart(surface, runs, step_param=None)),
-                width="content", key="data_chart",
-            )
+            show(charts.compose(data_step, charts.data_space_chart(
+                surface, runs, step_param=data_step)), s, "data_chart", panel)
             if s.batch:
-                batch_noise(histories[0])
-    with st.expander("Slices through the current point"):
+                with panel:
+                    batch_noise(histories[0])
+    panel = st.expander("Slices through the current point", key="x_slices", on_change="rerun")
+    if panel.open:
         slice_step = charts.step_param(len(histories[0]) - 1, s.step)
-        st.altair_chart(
-            charts.link(slice_step, charts.slice_charts(surface, histories[0], slice_step)),
-            width="content", key="slice_chart",
-        )
-        st.caption(
+        show(charts.compose(slice_step, charts.slice_charts(surface, histories[0], slice_step)),
+             s, "slice_chart", panel)
+        panel.caption(
             f"Slices of the surface through {names[0]}'s iterate: along w1 with w2 held, and "
             "along w2 with w1 held. Each tangent's slope is one component of the gradient."
         )
-    with st.expander("3-D view"):
+    panel = st.expander("3-D view", key="x_three_d", on_change="rerun")
+    if panel.open:
         three_step = charts.step_param(len(histories[0]) - 1, s.step)
-        st.altair_chart(
-            charts.link(three_step, charts.three_d_chart(surface, histories[0], three_step)),
-            width="content", key="three_d_chart",
-        )
-        st.caption("Drag the azimuth and elevation sliders to turn the surface; no rerun needed.")
+        show(charts.compose(three_step, charts.three_d_chart(surface, histories[0], three_step)),
+             s, "three_d_chart", panel)
+        panel.caption("Drag the azimuth and elevation sliders to turn the surface; no rerun.")
     details(s, surface, histories)
+
+
+def legend_name(name: str, h: History, surface: Surface) -> str:
+    outcome = descent.label(h, surface)
+    if outcome == "diverged":
+        return f"{name}: diverged at step {h.diverged_at}"
+    return f"{name}: {outcome}"
 
 
 def batch_noise(h: History) -> None:
@@ -458,10 +500,10 @@ def nn_view(s: Settings) -> None:
         return
     st.write(exp.message)
     left, right = st.columns(2)
-    left.altair_chart(charts.nn_decision_chart(exp), width="content", key="nn_decision")
-    right.altair_chart(charts.nn_loss_chart(exp), width="content", key="nn_loss")
+    show(charts.nn_decision_chart(exp), s, "nn_decision", left)
+    show(charts.nn_loss_chart(exp), s, "nn_loss", right)
     left, right = st.columns(2)
-    left.altair_chart(charts.nn_interpolation_chart(exp), width="content", key="nn_interp")
-    right.altair_chart(charts.nn_landscape_chart(exp, kind="random"), width="content", key="nn_random")
-    st.altair_chart(charts.nn_landscape_chart(exp, kind="pca"), width="content", key="nn_pca")
+    show(charts.nn_interpolation_chart(exp), s, "nn_interp", left)
+    show(charts.nn_landscape_chart(exp, kind="random"), s, "nn_random", right)
+    show(charts.nn_landscape_chart(exp, kind="pca"), s, "nn_pca")
     st.info(exp.caution)

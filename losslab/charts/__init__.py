@@ -5,6 +5,7 @@ follow the browser-side step share one ``step_param`` and are joined with ``link
 """
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
+from losslab.charts._compose import compose
 from losslab.charts._lesson import MAX_DRAWN_STEPS, lesson_figure, lesson_frames, step_sentence
 from losslab.charts._nn import (
     nn_decision_chart,
@@ -22,6 +23,7 @@ __all__ = [
     "PALETTE",
     "SHAPES",
     "STEP",
+    "compose",
     "data_space_chart",
     "lesson_figure",
     "lesson_frames",

@@ -1,0 +1,123 @@
+"""Every view in a real browser: surfaces, scrubbing without the server, formulas, links."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser import wait_for_app
+
+NO_EXCEPTION = '[data-testid="stException"]'
+
+
+def step_input(page):
+    return page.locator(".vega-bindings label", has_text="Step").locator("input[type=range]").first
+
+
+def set_range(locator, value: int) -> None:
+    locator.evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        value,
+    )
+
+
+def test_rosenbrock_renders_the_surface_image_contours_and_paths(page, server_url, tmp_path):
+    page.goto(server_url + "/?surface=rosenbrock&opt=sgd,adam&lr=0.001,0.05&steps=150")
+    wait_for_app(page, charts=1)
+    assert page.locator(NO_EXCEPTION).count() == 0
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    assert chart.locator("canvas, svg.marks").count() >= 1
+    page.screenshot(path=str(tmp_path / "rosenbrock.png"))
+
+
+def test_scrubbing_the_step_sends_nothing_to_the_server(page, server_url):
+    frames: list[object] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
+    page.goto(server_url + "/?surface=himmelblau&lr=0.01&steps=60")
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(500)
+    slider = step_input(page)
+    before = len(frames)
+    for value in range(0, 61, 5):
+        set_range(slider, value)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(500)
+    assert len(frames) == before
+    assert slider.input_value() == "60"
+
+
+def test_play_advances_the_step_in_the_browser(page, server_url):
+    page.goto(server_url + "/?steps=40")
+    wait_for_app(page, charts=1)
+    slider = step_input(page)
+    set_range(slider, 0)
+    page.locator(".losslab-playback [data-act=play]").click()
+    page.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('.vega-bindings label')]"
+        ".find(l => l.textContent.includes('Step')).querySelector('input');"
+        " return Number(i.value) >= 10; }",
+        timeout=15_000,
+    )
+
+
+@pytest.mark.parametrize(
+    "formula",
+    ["(w*x - y)^2 + 0.1*abs(w)", "(1 - w1)^2 + 5*(w2 - w1^2)^2", "log(1 + exp(-w*x)) + 0.1*w^2"],
+)
+def test_a_typed_loss_draws_its_surface_gradient_and_paths(page, server_url, formula):
+    two = "w1" in formula
+    page.goto(server_url + ("/?view=surface" if two else "/"))
+    wait_for_app(page, charts=1)
+    page.get_by_label("Surface", exact=True).first.click()
+    page.get_by_role("option", name="Your own formula").click()
+    box = page.get_by_role("textbox", name="Formula")
+    box.wait_for()
+    box.fill(formula)
+    box.press("Enter")
+    page.wait_for_timeout(1500)
+    wait_for_app(page, charts=1)
+    assert page.locator(NO_EXCEPTION).count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert page.locator(".katex").count() >= 1  # the formula in LaTeX
+    if two:
+        page.get_by_text("Gradient and Hessian").click()
+        page.locator(".katex").nth(2).wait_for()
+
+
+def test_a_permalink_opens_exactly_the_encoded_state(page, server_url):
+    query = "surface=himmelblau&opt=adam,sgd&lr=0.05,0.01&start=-1,-1&steps=80&step=40"
+    page.goto(f"{server_url}/?{query}")
+    wait_for_app(page, charts=1)
+    assert page.locator(NO_EXCEPTION).count() == 0
+    assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
+    assert step_input(page).input_value() == "40"
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    for i, rate in ((1, "0.05"), (2, "0.01")):
+        slider = sidebar.locator('[data-testid="stSlider"]', has_text=f"Learning rate {i}")
+        assert rate in slider.inner_text()
+    page.get_by_text("Share this view").click()
+    shared = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text()
+    for part in query.split("&"):
+        assert part in shared
+
+
+@pytest.mark.parametrize("query", ["lr=inf", "steps=10**9", "surface=nope", "expr=__import__('os')"])
+def test_a_malformed_link_opens_cleanly_with_a_warning(page, server_url, query):
+    page.goto(f"{server_url}/?{query}")
+    wait_for_app(page, charts=1)
+    assert page.locator(NO_EXCEPTION).count() == 0
+    assert page.locator('[data-testid="stAlertContentWarning"]').count() >= 1
+
+
+def test_presenter_view_and_a_narrow_screen_render(browser, server_url, tmp_path):
+    for name, size, query in (
+        ("presenter", {"width": 1280, "height": 720}, "/?surface=rosenbrock&present=1"),
+        ("narrow", {"width": 390, "height": 844}, "/"),
+    ):
+        context = browser.new_context(viewport=size)
+        page = context.new_page()
+        page.goto(server_url + query)
+        wait_for_app(page, charts=1)
+        assert page.locator(NO_EXCEPTION).count() == 0
+        page.screenshot(path=str(tmp_path / f"{name}.png"))
+        context.close()

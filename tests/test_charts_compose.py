@@ -1,0 +1,63 @@
+"""``compose`` gives exactly the spec ``link`` gives, without Altair's copies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import load_schema
+
+from losslab import charts, descent, grids, optimizers, surfaces
+
+
+@pytest.fixture(scope="module")
+def runs():
+    s = surfaces.get("himmelblau")
+    hs = [
+        (name, descent.run(s, optimizers.make(name, learning_rate=0.01), start=[-4, 4], steps=40))
+        for name in ("sgd", "adam")
+    ]
+    return s, hs
+
+
+def same(a: dict, b: dict) -> bool:
+    """Equal specs; the order in which parameters are declared does not matter."""
+
+    def normal(spec: dict) -> str:
+        spec = {**spec, "params": sorted(spec.get("params", []), key=lambda p: p["name"])}
+        return json.dumps(spec, sort_keys=True)
+
+    return normal(a) == normal(b)
+
+
+def test_map_and_metrics_compose_to_the_linked_spec(runs):
+    s, hs = runs
+    step = charts.step_param(40)
+    m = charts.surface_map(s, grids.evaluate(s, 60), histories=hs, step_param=step)
+    metrics = charts.metrics_charts(hs, step, minimizers=s.minimizers)
+    spec = charts.compose(step, m, metrics)
+    assert same(spec, charts.link(step, m, metrics).to_dict())
+    validate_jsonschema(spec, load_schema())
+    assert [p["name"] for p in spec["params"]] == ["step"]
+
+
+def test_three_d_view_keeps_its_rotation_params_at_the_top(runs):
+    s, hs = runs
+    step = charts.step_param(40)
+    view = charts.three_d_chart(s, hs[0][1], step)
+    spec = charts.compose(step, view)
+    assert same(spec, charts.link(step, view).to_dict())
+    assert {"step", "azimuth", "elevation"} <= {p["name"] for p in spec["params"]}
+
+
+def test_slices_compose_to_the_linked_spec(runs):
+    s, hs = runs
+    step = charts.step_param(40)
+    view = charts.slice_charts(s, hs[0][1], step)
+    assert same(charts.compose(step, view), charts.link(step, view).to_dict())
+
+
+def test_compose_needs_a_chart():
+    with pytest.raises(ValueError):
+        charts.compose(None)
