@@ -138,8 +138,12 @@ def link_panel(s: Settings) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title=TITLE, page_icon="📉", layout="wide")
     settings = state.current()
+    # A presenter's link opens with the sidebar folded away: the figure gets the projector.
+    st.set_page_config(
+        page_title=TITLE, page_icon="📉", layout="wide",
+        initial_sidebar_state="collapsed" if settings.presenter else "auto",
+    )
     warnings = st.session_state.get(state.LINK_WARNINGS) or []
     if warnings:
         st.warning(

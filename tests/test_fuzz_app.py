@@ -4,9 +4,11 @@ learner or a hostile link would set every control at once."""
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -66,6 +68,30 @@ def links(draw) -> dict[str, str]:
     return query
 
 
+def resident_mb() -> float:
+    """This process's resident memory, from the kernel."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+MEMORY_GROWTH_MB = 150
+"""Bound on resident-memory growth over the whole fuzz run: the caches are bounded."""
+
+
+@pytest.fixture(scope="module")
+def memory_baseline() -> float:
+    # Warm up imports and the first caches before taking the baseline.
+    for query in ({}, {"surface": "rosenbrock"}, {"view": "nn", "steps": "50"}):
+        at = AppTest.from_file(APP, default_timeout=120)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+    gc.collect()
+    return resident_mb()
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -73,7 +99,9 @@ def links(draw) -> dict[str, str]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(query=links())
-def test_any_link_opens_without_exception_and_with_finite_chart_data(query):
+def test_any_link_opens_without_exception_with_finite_data_and_bounded_memory(
+    query, memory_baseline
+):
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
@@ -81,3 +109,5 @@ def test_any_link_opens_without_exception_and_with_finite_chart_data(query):
     assert not at.exception, (query, [e.message for e in at.exception])
     for element in at.get("vega_lite_chart"):
         assert not chartdata.non_finite_cells(element), query
+    growth = resident_mb() - memory_baseline
+    assert growth <= MEMORY_GROWTH_MB, f"resident memory grew {growth:.0f} MB"

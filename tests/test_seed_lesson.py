@@ -23,8 +23,9 @@ def seed_grad(w, x, y_true):
 
 def test_seed_values_at_the_seed_points_match_the_closed_form():
     s = surfaces.get("single_point", x=2.0, y_true=4.0)
-    np.testing.assert_allclose(s.loss(SEED_W[np.newaxis]), seed_loss(SEED_W, 2.0, 4.0), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(s.grad(SEED_W[np.newaxis])[0], seed_grad(SEED_W, 2.0, 4.0), rtol=0, atol=1e-12)
+    w = SEED_W[np.newaxis]
+    np.testing.assert_allclose(s.loss(w), seed_loss(SEED_W, 2.0, 4.0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(s.grad(w)[0], seed_grad(SEED_W, 2.0, 4.0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(s.hessian(SEED_W[np.newaxis])[0, 0], np.full(100, 8.0))
 
 
@@ -66,7 +67,10 @@ def test_divergence_stops_at_the_first_runaway_step_and_keeps_only_finite_values
         assert np.all(np.isfinite(arr))
 
 
-@pytest.mark.parametrize(("lr", "expected"), [(0.05, "monotone"), (0.2, "oscillating"), (0.3, "diverging")])
+REGIMES = [(0.05, "monotone"), (0.2, "oscillating"), (0.3, "diverging")]
+
+
+@pytest.mark.parametrize(("lr", "expected"), REGIMES)
 def test_stability_regime_follows_the_bound_one_over_x_squared(lr, expected):
     assert stability.gd_bound(8.0) == pytest.approx(0.25)
     assert stability.regime(lr, 8.0) == expected

@@ -1,7 +1,8 @@
 """Cached computations behind the views.
 
 Everything here is keyed by plain, hashable values (never objects), looks surfaces up by name
-inside, and has a bounded cache, so a room of students shares results without memory growing.
+inside, and has a bounded cache — in entries and in bytes — so a room of students shares
+results while the server's memory stays within about 120 MB of cached data.
 Surfaces hold functions, so they live in ``st.cache_resource`` (they are immutable); arrays
 and histories are data and live in ``st.cache_data``.
 """
@@ -13,7 +14,16 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from losslab import descent, expressions, grids, landscape, optimizers, permalink, surfaces
+from losslab import (
+    charts,
+    descent,
+    expressions,
+    grids,
+    landscape,
+    optimizers,
+    permalink,
+    surfaces,
+)
 from losslab.permalink import CUSTOM, Settings
 from losslab.surfaces import Surface
 
@@ -56,7 +66,7 @@ def uploaded_surface(x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: flo
     return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2)
 
 
-@st.cache_data(max_entries=16, ttl=_TTL, show_spinner=False)
+@st.cache_data(max_entries=16, max_size="8MB", ttl=_TTL, show_spinner=False)
 def uploaded_grid(
     x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, resolution: int
 ) -> grids.Grid:
@@ -105,7 +115,7 @@ def run_on(
     return histories
 
 
-@st.cache_data(max_entries=256, ttl=_TTL, show_spinner=False)
+@st.cache_data(max_entries=256, max_size="32MB", ttl=_TTL, show_spinner=False)
 def runs(
     surface: tuple[str, str, Key], specs: tuple[RunSpec, ...], start: tuple[float, ...],
     steps: int, schedule: tuple, batch: int, seed: int,
@@ -114,18 +124,52 @@ def runs(
     return run_on(_surface(*surface), specs, start, steps, schedule, batch, seed)
 
 
+def run_key(s: Settings) -> tuple:
+    """Everything besides the surface that decides the runs."""
+    return run_specs(s), tuple(s.start), s.steps, schedule_key(s), s.batch, s.seed
+
+
 def runs_for(s: Settings) -> list[descent.History]:
-    return runs(
-        surface_key(s), run_specs(s), tuple(s.start), s.steps, schedule_key(s), s.batch, s.seed
+    return runs(surface_key(s), *run_key(s))
+
+
+def map_spec_of(
+    surface: Surface, grid_: grids.Grid, named_runs: Sequence[tuple[str, descent.History]],
+    step: int | None, size: int,
+) -> dict:
+    """The surface map and the loss/distance/rate charts, linked by one step slider."""
+    last = max((len(h) - 1 for _, h in named_runs), default=0)
+    param = charts.step_param(last, step)
+    views = [charts.surface_map(surface, grid_, histories=named_runs, step_param=param,
+                                size=size)]
+    if named_runs:
+        views.append(charts.metrics_charts(
+            named_runs, param, minimizers=surface.minimizers or None,
+            optimal_value=surface.optimal_value,
+        ))
+    return charts.compose(param, *views)
+
+
+@st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False)
+def map_spec(
+    surface: tuple[str, str, Key], key: tuple, resolution: int, names: tuple[str, ...],
+    step: int | None, size: int,
+) -> dict:
+    """``map_spec_of`` for a named surface, cached: a room of students opening the same link
+    (or a learner returning to a setting) gets the finished spec at once."""
+    histories = runs(surface, *key) if names else []
+    return map_spec_of(
+        _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
+        step, size,
     )
 
 
-@st.cache_data(max_entries=64, ttl=_TTL, show_spinner=False)
+@st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False)
 def grid(surface: tuple[str, str, Key], resolution: int) -> grids.Grid:
     return grids.evaluate(_surface(*surface), resolution)
 
 
-@st.cache_data(max_entries=32, ttl=_TTL, show_spinner="Training the network…")
+@st.cache_data(max_entries=32, max_size="16MB", ttl=_TTL, show_spinner="Training the network…")
 def network(
     dataset: str, noise: float, n: int, hidden: tuple[int, ...], activation: str,
     optimizer: str, learning_rate: float, steps: int, batch: int, seed: int,

@@ -8,7 +8,7 @@ import math
 
 import streamlit as st
 
-from losslab import lessons, optimizers, permalink, surfaces
+from losslab import lessons, optimizers, permalink, stability, surfaces
 from losslab.permalink import CUSTOM, FIELD, NO_LESSON, Settings
 from ui import state
 from ui.state import seed
@@ -63,11 +63,31 @@ def _switch_view() -> None:
     state.replace_all(dataclasses.replace(new, lesson=settings.lesson))
 
 
+def _stable_rates(settings: Settings) -> tuple[float, ...]:
+    """Learning rates that suit a newly picked surface: plain gradient descent and its momentum
+    variants get the largest slider rate below 1/λmax at the start (steady, no overshoot);
+    adaptive optimisers keep theirs."""
+    try:
+        curvature = stability.largest_curvature(surfaces.get(settings.surface), settings.start)
+    except (KeyError, ValueError, ArithmeticError):
+        return settings.learning_rates
+    if not math.isfinite(curvature) or curvature <= 0:
+        return settings.learning_rates
+    steady = max([r for r in LR_GRID if r <= 1.0 / curvature] or [LR_GRID[0]])
+    rates = tuple(
+        steady if name in ("sgd", "momentum", "nesterov") else rate
+        for name, rate in zip(settings.optimizers, settings.rates(), strict=True)
+    )
+    return rates if len(set(rates)) > 1 else rates[:1]
+
+
 def _switch_surface() -> None:
     settings = state.current()
     name = st.session_state[state.widget_key("surface")]
     start = permalink.default_start(name) if name != CUSTOM else settings.start
     new = dataclasses.replace(settings, surface=name, start=start)
+    if name != CUSTOM:
+        new = dataclasses.replace(new, learning_rates=_stable_rates(new))
     state.replace_all(permalink.reconcile(new)[0])
 
 
@@ -85,7 +105,7 @@ def _layers_text(value: str) -> str:
 
 def lesson_picker(s: Settings) -> None:
     ids = (NO_LESSON, *lessons.LESSON_IDS)
-    titles = {NO_LESSON: "Free exploration", **{l.id: l.title for l in lessons.LESSONS}}
+    titles = {NO_LESSON: "Free exploration", **{ls.id: ls.title for ls in lessons.LESSONS}}
     st.sidebar.selectbox(
         "Lesson",
         ids,

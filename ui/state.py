@@ -8,6 +8,7 @@ lost its own state, as Streamlit does) comes back with the value the learner lef
 from __future__ import annotations
 
 import dataclasses
+
 import streamlit as st
 
 from losslab import lessons, permalink

@@ -11,10 +11,10 @@ import streamlit as st
 
 from losslab import (
     charts,
-    grids,
     descent,
     export,
     expressions,
+    grids,
     landscape,
     ledger,
     lessons,
@@ -45,12 +45,13 @@ def run_names(s: Settings) -> list[str]:
 
 
 def presenter_scale(s: Settings) -> float:
-    return 1.35 if s.presenter else 1.0
+    """Presenter mode draws the figure a little larger, still fitting a 1280×720 projector."""
+    return 1.15 if s.presenter else 1.0
 
 
 _PRESENTER_CONFIG = {
     "axis": {"labelFontSize": 15, "titleFontSize": 17},
-    "legend": {"labelFontSize": 15, "titleFontSize": 16},
+    "legend": {"labelFontSize": 15, "titleFontSize": 16, "labelLimit": 320},
     "title": {"fontSize": 20},
     "text": {"fontSize": 16},
 }
@@ -61,8 +62,10 @@ def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) ->
     projector. Specs are passed as dictionaries so Altair does not copy and re-validate them."""
     if not isinstance(spec, dict):
         spec = spec.to_dict(validate=False)
+    config = {**spec.get("config", {}), "legend": {"labelLimit": 320}}
     if s.presenter:
-        spec = {**spec, "config": {**spec.get("config", {}), **_PRESENTER_CONFIG}}
+        config.update(_PRESENTER_CONFIG)
+    spec = {**spec, "config": config}
     container.vega_lite_chart(spec=spec, width="content", key=key)
 
 
@@ -127,7 +130,9 @@ def histories_for(s: Settings, surface: Surface, *, uploaded: bool = False) -> l
         return []
 
 
-def formula_block(surface: Surface, compiled: expressions.Compiled | None) -> None:
+def formula_block(
+    surface: Surface, compiled: expressions.Compiled | None, *, brief: bool = False
+) -> None:
     if compiled is not None:
         st.latex(compiled.latex)
         with st.expander("Gradient and Hessian (worked out symbolically)"):
@@ -139,7 +144,7 @@ def formula_block(surface: Surface, compiled: expressions.Compiled | None) -> No
         for note in compiled.notes:
             st.info(plain(note))
         return
-    if surface.latex:
+    if surface.latex and not brief:
         st.latex(surface.latex)
     if surface.teaches:
         st.caption(surface.teaches)
@@ -203,13 +208,15 @@ def run_summaries(s: Settings, surface: Surface, histories: Sequence[History]) -
     lines = [
         descent.summary(name, h, surface) for name, h in zip(run_names(s), histories, strict=True)
     ]
-    st.markdown("\n".join(f"- {line}." if not line.endswith(".") else f"- {line}" for line in lines))
+    st.markdown("\n".join(f"- {line.rstrip('.')}." for line in lines))
 
 
 def ledger_panel(s: Settings, surface: Surface, histories: Sequence[History]) -> None:
     names = run_names(s)
     cols = st.columns(2)
-    which = cols[0].selectbox("Run", range(len(names)), format_func=names.__getitem__, key="ledger_run")
+    which = cols[0].selectbox(
+        "Run", range(len(names)), format_func=names.__getitem__, key="ledger_run"
+    )
     h = histories[which]
     if len(h) < 2:
         st.caption("This run stopped before its first update, so there is no step to explain.")
@@ -359,16 +366,14 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
     if surface.dim != 2:
         st.info("This formula has one weight: open the “One weight” view to see it.")
         return
-    formula_block(surface, compiled)
-    if s.surface == "linear_regression":
+    formula_block(surface, compiled, brief=s.presenter)
+    if s.surface == "linear_regression" and not s.presenter:
         upload_panel()
     if sweep:
         s = dataclasses.replace(
             s,
             optimizers=(s.optimizers[0],) * len(SWEEP_FACTORS),
-            learning_rates=tuple(
-                min(s.rates()[0] * f, 10.0) for f in SWEEP_FACTORS
-            ),
+            learning_rates=tuple(sweep_rates(s.optimizers[0], s.rates()[0])),
         )
     shown = question_gate(s)
     uploaded = s.surface == "linear_regression" and st.session_state.get(UPLOADED) is not None
@@ -396,17 +401,15 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
             "negative number); those places are left blank."
         )
     last = max((len(h) - 1 for h in histories), default=0)
-    step = charts.step_param(last, s.step)
-    surface_map = charts.surface_map(
-        surface, grid, histories=runs, step_param=step, size=int(420 * scale)
-    )
-    views = [surface_map]
-    if histories:
-        views.append(charts.metrics_charts(
-            runs, step, minimizers=surface.minimizers or None,
-            optimal_value=surface.optimal_value,
-        ))
-    show(charts.compose(step, *views), s, "surface_chart")
+    size = int(420 * scale)
+    if s.surface == CUSTOM or uploaded:
+        spec = compute.map_spec_of(surface, grid, runs, s.step, size)
+    else:
+        spec = compute.map_spec(
+            compute.surface_key(s), compute.run_key(s), s.resolution,
+            tuple(names), s.step, size,
+        )
+    show(spec, s, "surface_chart")
     if not histories:
         return
     browser.playback_controls()
@@ -441,6 +444,12 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
              s, "three_d_chart", panel)
         panel.caption("Drag the azimuth and elevation sliders to turn the surface; no rerun.")
     details(s, surface, histories)
+
+
+def sweep_rates(name: str, rate: float) -> list[float]:
+    """The sweep's rates, each kept within what the optimiser accepts."""
+    hp = next(h for h in optimizers.HYPERPARAMS[name] if h.name == "learning_rate")
+    return [min(max(rate * f, float(hp.min_value)), float(hp.max_value)) for f in SWEEP_FACTORS]
 
 
 def legend_name(name: str, h: History, surface: Surface) -> str:

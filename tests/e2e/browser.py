@@ -1,4 +1,4 @@
-"""Start a real Streamlit server and a headless Chromium: shared by end-to-end tests and benchmarks."""
+"""A real Streamlit server and a headless Chromium, shared by end-to-end tests and benchmarks."""
 
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ def test_moving_the_learning_rate_slider_reruns_and_redraws(page, server_url):
     for _ in range(4):  # 0.05 -> 0.06 -> 0.08 -> 0.1 -> 0.12: still converging
         thumb.press("ArrowRight")
     page.wait_for_function(
-        "(old) => { const el = [...document.querySelectorAll('p')].find(p => p.innerText.startsWith('After 30 steps'));"
+        "(old) => { const el = [...document.querySelectorAll('p')]"
+        ".find(p => p.innerText.startsWith('After 30 steps'));"
         " return el && el.innerText !== old; }",
         arg=before,
         timeout=20_000,

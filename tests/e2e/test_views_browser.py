@@ -101,7 +101,10 @@ def test_a_permalink_opens_exactly_the_encoded_state(page, server_url):
         assert part in shared
 
 
-@pytest.mark.parametrize("query", ["lr=inf", "steps=10**9", "surface=nope", "expr=__import__('os')"])
+BAD_LINKS = ["lr=inf", "steps=10**9", "surface=nope", "expr=__import__('os')"]
+
+
+@pytest.mark.parametrize("query", BAD_LINKS)
 def test_a_malformed_link_opens_cleanly_with_a_warning(page, server_url, query):
     page.goto(f"{server_url}/?{query}")
     wait_for_app(page, charts=1)
