@@ -81,7 +81,8 @@ MEMORY_GROWTH_MB = 150
 
 
 @pytest.fixture(scope="module")
-def memory_baseline() -> float:
+def memory() -> dict[str, float]:
+    """Resident memory before the fuzz run (after a warm-up) and its growth after each example."""
     # Warm up imports and the first caches before taking the baseline.
     for query in ({}, {"surface": "rosenbrock"}, {"view": "nn", "steps": "50"}):
         at = AppTest.from_file(APP, default_timeout=120)
@@ -89,7 +90,7 @@ def memory_baseline() -> float:
             at.query_params[key] = value
         at.run()
     gc.collect()
-    return resident_mb()
+    return {"baseline": resident_mb(), "growth": 0.0, "examples": 0}
 
 
 @settings(
@@ -99,9 +100,7 @@ def memory_baseline() -> float:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(query=links())
-def test_any_link_opens_without_exception_with_finite_data_and_bounded_memory(
-    query, memory_baseline
-):
+def test_any_link_opens_without_exception_and_with_finite_chart_data(query, memory):
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
@@ -109,5 +108,13 @@ def test_any_link_opens_without_exception_with_finite_data_and_bounded_memory(
     assert not at.exception, (query, [e.message for e in at.exception])
     for element in at.get("vega_lite_chart"):
         assert not chartdata.non_finite_cells(element), query
-    growth = resident_mb() - memory_baseline
+    memory["growth"] = resident_mb() - memory["baseline"]
+    memory["examples"] += 1
+
+
+def test_memory_stays_bounded_over_the_fuzz_run(memory):
+    """Hundreds of distinct settings in one process: the bounded caches fill, then hold."""
+    assert memory["examples"] >= min(EXAMPLES, 100), "the fuzz run must come first"
+    gc.collect()
+    growth = resident_mb() - memory["baseline"]
     assert growth <= MEMORY_GROWTH_MB, f"resident memory grew {growth:.0f} MB"
