@@ -61,3 +61,13 @@ def test_slices_compose_to_the_linked_spec(runs):
 def test_compose_needs_a_chart():
     with pytest.raises(ValueError):
         charts.compose(None)
+
+
+def test_paths_over_a_cached_background_give_the_full_map(runs):
+    s, hs = runs
+    grid = grids.evaluate(s, 60)
+    step = charts.step_param(40)
+    full = charts.surface_map(s, grid, histories=hs, step_param=step)
+    background = charts.surface_map(s, grid).to_dict(validate=False)
+    layered = charts.overlay(background, charts.path_overlay(grid, hs, step))
+    assert same(charts.compose(step, layered), charts.link(step, full).to_dict())

@@ -135,19 +135,35 @@ def runs_for(s: Settings) -> list[descent.History]:
 
 def map_spec_of(
     surface: Surface, grid_: grids.Grid, named_runs: Sequence[tuple[str, descent.History]],
-    step: int | None, size: int,
+    step: int | None, size: int, background: dict | None = None,
 ) -> dict:
-    """The surface map and the loss/distance/rate charts, linked by one step slider."""
+    """The surface map and the loss/distance/rate charts, linked by one step slider.
+
+    ``background`` is the map without paths (``charts.surface_map(...).to_dict()``); given,
+    only the paths and the metrics are built.
+    """
     last = max((len(h) - 1 for _, h in named_runs), default=0)
     param = charts.step_param(last, step)
-    views = [charts.surface_map(surface, grid_, histories=named_runs, step_param=param,
-                                size=size)]
-    if named_runs:
-        views.append(charts.metrics_charts(
+    if background is None:
+        background = charts.surface_map(surface, grid_, size=size).to_dict(validate=False)
+    if not named_runs:
+        return charts.compose(param, background)
+    views = [
+        charts.overlay(background, charts.path_overlay(grid_, named_runs, param, size=size)),
+        charts.metrics_charts(
             named_runs, param, minimizers=surface.minimizers or None,
             optimal_value=surface.optimal_value,
-        ))
+        ),
+    ]
     return charts.compose(param, *views)
+
+
+@st.cache_data(max_entries=32, max_size="24MB", ttl=_TTL, show_spinner=False)
+def map_background(surface: tuple[str, str, Key], resolution: int, size: int) -> dict:
+    """The map's image, contours, minimisers and hover layer: they do not depend on the run."""
+    return charts.surface_map(
+        _surface(*surface), grid(surface, resolution), size=size
+    ).to_dict(validate=False)
 
 
 @st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False)
@@ -160,7 +176,7 @@ def map_spec(
     histories = runs(surface, *key) if names else []
     return map_spec_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
-        step, size,
+        step, size, background=map_background(surface, resolution, size),
     )
 
 

@@ -5,7 +5,7 @@ follow the browser-side step share one ``step_param`` and are joined with ``link
 """
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-from losslab.charts._compose import compose
+from losslab.charts._compose import compose, overlay
 from losslab.charts._lesson import MAX_DRAWN_STEPS, lesson_figure, lesson_frames, step_sentence
 from losslab.charts._nn import (
     nn_decision_chart,
@@ -14,7 +14,7 @@ from losslab.charts._nn import (
     nn_loss_chart,
 )
 from losslab.charts._playback import link, metrics_charts, slice_charts
-from losslab.charts._surface import data_space_chart, surface_map
+from losslab.charts._surface import data_space_chart, path_overlay, surface_map
 from losslab.charts._three_d import three_d_chart
 
 __all__ = [
@@ -33,6 +33,8 @@ __all__ = [
     "nn_interpolation_chart",
     "nn_landscape_chart",
     "nn_loss_chart",
+    "overlay",
+    "path_overlay",
     "slice_charts",
     "step_param",
     "step_sentence",

@@ -15,7 +15,9 @@ import altair as alt
 
 from losslab.charts._playback import link
 
-__all__ = ["compose"]
+__all__ = ["compose", "overlay"]
+
+Spec = dict[str, Any]
 
 _INDEPENDENT = ("color", "opacity", "shape", "strokeDash", "size")
 
@@ -32,18 +34,43 @@ def _lift_params(spec: dict[str, Any], params: dict[str, dict]) -> None:
         spec["params"] = kept
 
 
+def _as_spec(chart: alt.TopLevelMixin | Spec) -> Spec:
+    # A dictionary is taken as given (callers pass fresh ones, e.g. from a cache).
+    return dict(chart) if isinstance(chart, dict) else chart.to_dict(validate=False)
+
+
+def overlay(base: alt.TopLevelMixin | Spec, top: alt.TopLevelMixin | Spec) -> Spec:
+    """``top``'s layers drawn over ``base``'s, as one layer spec (``base`` keeps its size,
+    title and axes). Lets a cached background take new layers without being rebuilt."""
+    below, above = _as_spec(base), _as_spec(top)
+    out = dict(below)
+    out["layer"] = list(below.get("layer", [])) + list(above.get("layer", []))
+    datasets = {**below.get("datasets", {}), **above.get("datasets", {})}
+    if datasets:
+        out["datasets"] = datasets
+    params = {p["name"]: p for p in [*below.get("params", []), *above.get("params", [])]}
+    if params:
+        out["params"] = list(params.values())
+    return out
+
+
 def compose(
-    step: alt.Parameter | None, *charts: alt.TopLevelMixin, columns: int | None = None
-) -> dict[str, Any]:
+    step: alt.Parameter | None,
+    *charts: alt.TopLevelMixin | Spec,
+    columns: int | None = None,
+) -> Spec:
     """The spec of ``link(step, *charts)`` as a dictionary, built without Altair's copies.
 
-    Sub-charts whose own parameters are selections fall back to ``link`` (Altair must name
-    their views); plain variable parameters (the step, rotation angles) are lifted.
+    ``charts`` are Altair charts or specs already turned into dictionaries. Sub-charts whose
+    own parameters are selections fall back to ``link`` (Altair must name their views); plain
+    variable parameters (the step, rotation angles) are lifted.
     """
     if not charts:
         raise ValueError("compose needs at least one chart")
-    subs = [chart.to_dict(validate=False) for chart in charts]
+    subs = [_as_spec(chart) for chart in charts]
     if any("select" in p for s in subs for p in s.get("params", [])):
+        if any(isinstance(chart, dict) for chart in charts):
+            raise ValueError("charts with selections must be given as Altair charts")
         linked = link(step, *charts, columns=columns) if step is not None else alt.concat(*charts)
         return linked.to_dict(validate=False)
     params: dict[str, dict] = {}

@@ -28,6 +28,7 @@ from losslab.raster import Raster, to_png_data_url
 from losslab.surfaces import Surface
 
 __all__ = [
+    "path_overlay",
     "MAX_OPTIMIZERS",
     "MAX_PATH_POINTS",
     "MOMENTUM_STATE_NAMES",
@@ -362,6 +363,36 @@ def surface_map(
     chart = alt.layer(*layers).properties(
         width=size, height=size, title=surface.title)
     return chart.add_params(step_param) if step_param is not None else chart
+
+
+def path_overlay(
+    grid: Grid,
+    histories: Sequence[tuple[str, History]],
+    step_param: alt.Parameter | None = None,
+    *,
+    size: int = 420,
+) -> alt.LayerChart:
+    """Only the path layers of ``surface_map`` (same axes, marks and step behaviour).
+
+    Laid over a map drawn without histories, it gives the full map; the app caches the map's
+    surface layers (which do not change with the learning rate) and rebuilds only these.
+    """
+    (x_lo, x_hi), (y_lo, y_hi) = grid.window
+    x_title, y_title = grid.axis_labels
+
+    def x(field: str) -> alt.X:
+        return alt.X(f"{field}:Q", title=x_title,
+                     scale=alt.Scale(domain=[x_lo, x_hi], nice=False, zero=False))
+
+    def y(field: str) -> alt.Y:
+        return alt.Y(f"{field}:Q", title=y_title,
+                     scale=alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False))
+
+    tip_w = [alt.Tooltip("w1:Q", title=x_title, format=_FMT),
+             alt.Tooltip("w2:Q", title=y_title, format=_FMT)]
+    layers = _path_layers(histories, grid.window, step_param, x, y, tip_w)
+    size = int(min(max(int(size), 120), 1200))
+    return alt.layer(*layers).properties(width=size, height=size)
 
 
 def _current_filter(step_param: alt.Parameter) -> str:
