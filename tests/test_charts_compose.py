@@ -71,3 +71,34 @@ def test_paths_over_a_cached_background_give_the_full_map(runs):
     background = charts.surface_map(s, grid).to_dict(validate=False)
     layered = charts.overlay(background, charts.path_overlay(grid, hs, step))
     assert same(charts.compose(step, layered), charts.link(step, full).to_dict())
+
+
+def test_the_lesson_spec_is_the_lesson_figure():
+    s = surfaces.get("single_point")
+    runs = [
+        (f"lr {lr}", descent.run(s, optimizers.sgd(learning_rate=lr), start=[-1.0], steps=30))
+        for lr in (0.01, 0.1, 0.3)
+    ]
+    for history in (runs, runs[0][1]):
+        assert same(charts.lesson_spec(s, history), charts.lesson_figure(s, history).to_dict())
+
+
+def test_layer_and_concat_specs_lift_datasets_and_params():
+    s = surfaces.get("single_point")
+    h = descent.run(s, optimizers.sgd(learning_rate=0.1), start=[-1.0], steps=10)
+    spec = charts.lesson_spec(s, h)
+    assert "datasets" in spec and all("datasets" not in part for part in spec["vconcat"])
+    assert [p["name"] for p in spec["params"]] == ["step"]
+    validate_jsonschema(spec, load_schema())
+    with pytest.raises(ValueError):
+        charts.concat_spec("diagonal", spec)
+
+
+def test_metrics_as_a_spec_equal_the_altair_chart(runs):
+    s, hs = runs
+    step = charts.step_param(40)
+    for rates in (True, False):
+        chart = charts.metrics_charts(hs, step, minimizers=s.minimizers, rates=rates)
+        spec = charts.metrics_charts(hs, step, minimizers=s.minimizers, rates=rates, as_spec=True)
+        assert same(spec, chart.to_dict())
+        assert ("learning rate" in json.dumps(spec)) == rates

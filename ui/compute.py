@@ -135,12 +135,13 @@ def runs_for(s: Settings) -> list[descent.History]:
 
 def map_spec_of(
     surface: Surface, grid_: grids.Grid, named_runs: Sequence[tuple[str, descent.History]],
-    step: int | None, size: int, background: dict | None = None,
+    step: int | None, size: int, background: dict | None = None, rates: bool = False,
 ) -> dict:
     """The surface map and the loss/distance/rate charts, linked by one step slider.
 
     ``background`` is the map without paths (``charts.surface_map(...).to_dict()``); given,
-    only the paths and the metrics are built.
+    only the paths and the metrics are built. ``rates`` adds the learning-rate chart (worth
+    drawing when a schedule changes the rate).
     """
     last = max((len(h) - 1 for _, h in named_runs), default=0)
     param = charts.step_param(last, step)
@@ -152,7 +153,7 @@ def map_spec_of(
         charts.overlay(background, charts.path_overlay(grid_, named_runs, param, size=size)),
         charts.metrics_charts(
             named_runs, param, minimizers=surface.minimizers or None,
-            optimal_value=surface.optimal_value,
+            optimal_value=surface.optimal_value, rates=rates, as_spec=True,
         ),
     ]
     return charts.compose(param, *views)
@@ -177,6 +178,7 @@ def map_spec(
     return map_spec_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
         step, size, background=map_background(surface, resolution, size),
+        rates=key[3][0] != "constant",
     )
 
 

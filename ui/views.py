@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import altair as alt
@@ -65,7 +66,9 @@ def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) ->
     config = {**spec.get("config", {}), "legend": {"labelLimit": 320}}
     if s.presenter:
         config.update(_PRESENTER_CONFIG)
-    spec = {**spec, "config": config}
+    # Charts keep their own size ("pad"): "fit" is meant for single views, and re-fitting a
+    # compound chart makes every step of the scrubber re-lay out axes and legends.
+    spec = {**spec, "config": config, "autosize": {"type": "pad", "contains": "padding"}}
     container.vega_lite_chart(spec=spec, width="content", key=key)
 
 
@@ -240,14 +243,16 @@ def downloads(s: Settings, surface: Surface, histories: Sequence[History]) -> No
         col = cols[i % len(cols)]
         labels = surface.axis_labels or None
         slug = f"{s.optimizers[i]}-{i + 1}"
+        # Files are made on click (a callable), so reruns never replace a file mid-download.
+        optimizer = optimizers.make(s.optimizers[i], **dict(compute.run_specs(s)[i][1]))
         col.download_button(
-            f"{name}: CSV", export.to_csv(h, labels), file_name=f"losslab-{slug}.csv",
-            mime="text/csv", key=f"csv_{i}", on_click="ignore",
+            f"{name}: CSV", functools.partial(export.to_csv, h, labels),
+            file_name=f"losslab-{slug}.csv", mime="text/csv", key=f"csv_{i}",
+            on_click="ignore",
         )
         col.download_button(
             f"{name}: JSON",
-            export.to_json(h, labels=labels, optimizer=optimizers.make(
-                s.optimizers[i], **dict(compute.run_specs(s)[i][1]))),
+            functools.partial(export.to_json, h, labels=labels, optimizer=optimizer),
             file_name=f"losslab-{slug}.json", mime="application/json", key=f"json_{i}",
             on_click="ignore",
         )
@@ -295,7 +300,7 @@ def lesson_view(s: Settings) -> None:
     histories = histories_for(s, surface) if shown else []
     names = run_names(s)
     scale = presenter_scale(s)
-    figure = charts.lesson_figure(
+    figure = charts.lesson_spec(
         surface,
         list(zip(names, histories, strict=True)) if histories else None,
         w_range=(s.w_min, s.w_max),
@@ -403,7 +408,8 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
     last = max((len(h) - 1 for h in histories), default=0)
     size = int(420 * scale)
     if s.surface == CUSTOM or uploaded:
-        spec = compute.map_spec_of(surface, grid, runs, s.step, size)
+        spec = compute.map_spec_of(surface, grid, runs, s.step, size,
+                                   rates=s.schedule != "constant")
     else:
         spec = compute.map_spec(
             compute.surface_key(s), compute.run_key(s), s.resolution,

@@ -5,8 +5,14 @@ follow the browser-side step share one ``step_param`` and are joined with ``link
 """
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-from losslab.charts._compose import compose, overlay
-from losslab.charts._lesson import MAX_DRAWN_STEPS, lesson_figure, lesson_frames, step_sentence
+from losslab.charts._compose import compose, concat_spec, layer_spec, overlay
+from losslab.charts._lesson import (
+    MAX_DRAWN_STEPS,
+    lesson_figure,
+    lesson_frames,
+    lesson_spec,
+    step_sentence,
+)
 from losslab.charts._nn import (
     nn_decision_chart,
     nn_interpolation_chart,
@@ -24,9 +30,12 @@ __all__ = [
     "SHAPES",
     "STEP",
     "compose",
+    "concat_spec",
     "data_space_chart",
+    "layer_spec",
     "lesson_figure",
     "lesson_frames",
+    "lesson_spec",
     "link",
     "metrics_charts",
     "nn_decision_chart",

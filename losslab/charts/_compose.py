@@ -13,9 +13,7 @@ from typing import Any
 
 import altair as alt
 
-from losslab.charts._playback import link
-
-__all__ = ["compose", "overlay"]
+__all__ = ["compose", "concat_spec", "layer_spec", "overlay"]
 
 Spec = dict[str, Any]
 
@@ -71,6 +69,7 @@ def compose(
     if any("select" in p for s in subs for p in s.get("params", [])):
         if any(isinstance(chart, dict) for chart in charts):
             raise ValueError("charts with selections must be given as Altair charts")
+        from losslab.charts._playback import link  # _playback builds on this module
         linked = link(step, *charts, columns=columns) if step is not None else alt.concat(*charts)
         return linked.to_dict(validate=False)
     params: dict[str, dict] = {}
@@ -98,3 +97,50 @@ def compose(
     if datasets:
         out["datasets"] = datasets
     return out
+
+
+def _merged(specs: list[Spec]) -> tuple[list[Spec], dict[str, Any], dict[str, dict]]:
+    """Sub-specs stripped of what belongs at the top: datasets, variable params, schema."""
+    datasets: dict[str, Any] = {}
+    params: dict[str, dict] = {}
+    out = []
+    for spec in specs:
+        spec = dict(spec)
+        datasets.update(spec.pop("datasets", {}))
+        spec.pop("$schema", None)
+        spec.pop("config", None)
+        _lift_params(spec, params)
+        out.append(spec)
+    return out, datasets, params
+
+
+def _top(body: Spec, datasets: dict[str, Any], params: dict[str, dict], schema: str | None) -> Spec:
+    if params:
+        body["params"] = list(params.values())
+    if datasets:
+        body["datasets"] = datasets
+    if schema:  # a top-level spec, as Altair writes one
+        body["$schema"] = schema
+        body.setdefault("config", {"view": {"continuousWidth": 300, "continuousHeight": 300}})
+    return body
+
+
+def layer_spec(*charts: alt.TopLevelMixin | Spec, **properties: Any) -> Spec:
+    """``alt.layer(*charts).properties(**properties)`` as a dictionary, converting each layer
+    once instead of letting Altair deep-copy the whole stack at every step of assembly."""
+    specs = [_as_spec(c) for c in charts]
+    schema = specs[0].get("$schema") if specs else None
+    layers, datasets, params = _merged(specs)
+    return _top({"layer": layers, **properties}, datasets, params, schema)
+
+
+def concat_spec(
+    direction: str, *charts: alt.TopLevelMixin | Spec, **properties: Any
+) -> Spec:
+    """``alt.hconcat``/``alt.vconcat`` (``direction`` "hconcat" or "vconcat") as a dictionary."""
+    if direction not in ("hconcat", "vconcat"):
+        raise ValueError(f"direction must be hconcat or vconcat, not {direction!r}")
+    specs = [_as_spec(c) for c in charts]
+    schema = specs[0].get("$schema") if specs else None
+    parts, datasets, params = _merged(specs)
+    return _top({direction: parts, **properties}, datasets, params, schema)

@@ -15,10 +15,17 @@ import numpy as np
 import pandas as pd
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
+from losslab.charts._compose import concat_spec, layer_spec
 from losslab.descent import History
 from losslab.surfaces import Surface
 
-__all__ = ["MAX_DRAWN_STEPS", "lesson_figure", "lesson_frames", "step_sentence"]
+__all__ = [
+    "MAX_DRAWN_STEPS",
+    "lesson_figure",
+    "lesson_frames",
+    "lesson_spec",
+    "step_sentence",
+]
 
 MAX_DRAWN_STEPS = 600
 """Longer runs are thinned to this many evenly spaced iterates (plus the last) for drawing."""
@@ -132,23 +139,16 @@ def lesson_frames(
     return curve, path
 
 
-def lesson_figure(
+def _lesson_parts(
     surface: Surface,
-    history: History | Sequence[Run] | None = None,
-    *,
-    w_range: Sequence[float] = (-1.0, 3.0),
-    n_points: int = 100,
-    step: int | None = None,
-    width: int = 320,
-    height: int = 280,
-) -> alt.Chart:
-    """Loss curve and gradient curve side by side, with the descent path(s) and the tangent.
-
-    ``history`` is one run, or several as ``(name, History)`` pairs (each drawn with its own
-    colour, dash and marker). ``step`` picks the iterate whose tangent is drawn at first
-    (default: the last); the learner moves it in the browser with the "Step" slider under the
-    figure, which repaints without a server round trip.
-    """
+    history: History | Sequence[Run] | None,
+    w_range: Sequence[float],
+    n_points: int,
+    step: int | None,
+    width: int,
+    height: int,
+) -> tuple[list[alt.Chart], list[alt.Chart], alt.Chart | None, alt.Parameter | None]:
+    """The figure's pieces: loss layers, gradient layers, the sentence row and the step."""
     curve, path = lesson_frames(surface, history, w_range=w_range, n_points=n_points)
     x = alt.X("w:Q", title="Weight w", scale=alt.Scale(nice=False))
     # Nulls (undefined loss) break the line instead of being bridged.
@@ -236,11 +236,7 @@ def lesson_figure(
             ),
         ]
 
-    left = alt.layer(*loss_layers).properties(title="Loss surface", width=width, height=height)
-    right = alt.layer(*grad_layers).properties(
-        title="Gradient of loss w.r.t. w", width=width, height=height
-    )
-    figure = alt.hconcat(left, right)
+    sentence = None
     if param is not None:
         sentence = (
             alt.Chart(path)
@@ -253,5 +249,61 @@ def lesson_figure(
             )
             .properties(width=2 * width, height=22 * len(names))
         )
+    return loss_layers, grad_layers, sentence, param
+
+
+_LOSS_TITLE = "Loss surface"
+_GRAD_TITLE = "Gradient of loss w.r.t. w"
+
+
+def lesson_figure(
+    surface: Surface,
+    history: History | Sequence[Run] | None = None,
+    *,
+    w_range: Sequence[float] = (-1.0, 3.0),
+    n_points: int = 100,
+    step: int | None = None,
+    width: int = 320,
+    height: int = 280,
+) -> alt.Chart:
+    """Loss curve and gradient curve side by side, with the descent path(s) and the tangent.
+
+    ``history`` is one run, or several as ``(name, History)`` pairs (each drawn with its own
+    colour, dash and marker). ``step`` picks the iterate whose tangent is drawn at first
+    (default: the last); the learner moves it in the browser with the "Step" slider under the
+    figure, which repaints without a server round trip.
+    """
+    loss_layers, grad_layers, sentence, param = _lesson_parts(
+        surface, history, w_range, n_points, step, width, height
+    )
+    left = alt.layer(*loss_layers).properties(title=_LOSS_TITLE, width=width, height=height)
+    right = alt.layer(*grad_layers).properties(title=_GRAD_TITLE, width=width, height=height)
+    figure = alt.hconcat(left, right)
+    if sentence is not None:
         figure = alt.vconcat(figure, sentence).add_params(param)
     return figure.resolve_scale(color="independent")
+
+
+def lesson_spec(
+    surface: Surface,
+    history: History | Sequence[Run] | None = None,
+    *,
+    w_range: Sequence[float] = (-1.0, 3.0),
+    n_points: int = 100,
+    step: int | None = None,
+    width: int = 320,
+    height: int = 280,
+) -> dict:
+    """``lesson_figure(...).to_dict()``, assembled from its layers' dictionaries: the same
+    spec in a fraction of the time, for the app's reruns."""
+    loss_layers, grad_layers, sentence, param = _lesson_parts(
+        surface, history, w_range, n_points, step, width, height
+    )
+    left = layer_spec(*loss_layers, title=_LOSS_TITLE, width=width, height=height)
+    right = layer_spec(*grad_layers, title=_GRAD_TITLE, width=width, height=height)
+    figure = concat_spec("hconcat", left, right)
+    if sentence is not None:
+        figure = concat_spec("vconcat", figure, sentence)
+        figure["params"] = [param.param.to_dict()]
+    figure["resolve"] = {"scale": {"color": "independent"}}
+    return figure

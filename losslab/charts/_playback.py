@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES
+from losslab.charts._compose import concat_spec, layer_spec
 from losslab.descent import MAX_STEPS, History
 from losslab.surfaces import Surface
 
@@ -171,7 +172,8 @@ def _metric_chart(
     styles: dict[str, alt.SchemaBase],
     *,
     log: bool,
-) -> alt.LayerChart:
+    as_spec: bool = False,
+) -> alt.LayerChart | dict:
     scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
     # The floor is applied in the browser, so the table carries each value once.
     plotted = f"max(datum.{value}, {LOG_FLOOR!r})" if log else f"datum.{value}"
@@ -198,12 +200,15 @@ def _metric_chart(
     current = base.mark_point(size=110, filled=True, stroke="black", strokeWidth=1).encode(
         shape=styles["shape"]
     )
-    return alt.layer(
+    layers = (
         line,
         markers.transform_filter("datum.marker"),
         _current_rule(step),
         current.transform_filter(_current(step)),
-    ).properties(width=320, height=150)
+    )
+    if as_spec:
+        return layer_spec(*layers, width=320, height=150)
+    return alt.layer(*layers).properties(width=320, height=150)
 
 
 def _log_title(name: str, frame: pd.DataFrame, value: str) -> str:
@@ -217,7 +222,9 @@ def metrics_charts(
     *,
     minimizers: Sequence[Sequence[float]] | None = None,
     optimal_value: float | None = None,
-) -> alt.VConcatChart:
+    rates: bool = True,
+    as_spec: bool = False,
+) -> alt.VConcatChart | dict:
     """Loss, distance to the nearest minimiser, and learning rate against the step, stacked.
 
     Each chart draws one line per run (colour, dash and marker from ``PALETTE``, ``DASHES``,
@@ -232,7 +239,9 @@ def metrics_charts(
 
     At most ``MAX_RUNS`` runs are drawn; each chart holds at most ``MAX_METRIC_ROWS`` rows
     (``thin_steps`` on the chart's own normalised coordinates). The ``step`` parameter is
-    referenced, never declared: compose with ``link``.
+    referenced, never declared: compose with ``link``. ``rates=False`` leaves out the
+    learning-rate chart (a flat line without a schedule); ``as_spec=True`` returns the same
+    chart as a Vega-Lite dictionary, assembled without Altair's deep copies (for ``compose``).
     """
     runs = _check_runs(histories)
     names = [name for name, _ in runs]
@@ -245,7 +254,8 @@ def metrics_charts(
         loss_name = "loss − optimum"
     frame = _metric_frame(losses, "loss", log=True)
     charts = [
-        _metric_chart(frame, "loss", _log_title(loss_name, frame, "loss"), step, styles, log=True)
+        _metric_chart(frame, "loss", _log_title(loss_name, frame, "loss"), step, styles,
+                      log=True, as_spec=as_spec)
     ]
 
     if minimizers is not None and len(minimizers):
@@ -259,16 +269,19 @@ def metrics_charts(
         ]
         frame = _metric_frame(distances, "distance", log=True)
         title = _log_title("distance to nearest minimum", frame, "distance")
-        charts.append(_metric_chart(frame, "distance", title, step, styles, log=True))
+        charts.append(
+            _metric_chart(frame, "distance", title, step, styles, log=True, as_spec=as_spec)
+        )
 
-    rates = [(n, h.learning_rate) for n, h in runs if len(h.learning_rate)]
-    if rates:
-        every = np.concatenate([r for _, r in rates])
+    used = [(n, h.learning_rate) for n, h in runs if len(h.learning_rate)] if rates else []
+    if used:
+        every = np.concatenate([r for _, r in used])
         log = bool(np.all(every > 0) and every.max() >= 100 * every.min())
-        frame = _metric_frame(rates, "learning_rate", log=log)
+        frame = _metric_frame(used, "learning_rate", log=log)
         title = "learning rate, step t → t+1" + (" (log)" if log else "")
-        charts.append(_metric_chart(frame, "learning_rate", title, step, styles, log=log))
-    return alt.vconcat(*charts)
+        charts.append(_metric_chart(frame, "learning_rate", title, step, styles, log=log,
+                                    as_spec=as_spec))
+    return concat_spec("vconcat", *charts) if as_spec else alt.vconcat(*charts)
 
 
 def _slice_range(lo: float, hi: float, path: Array) -> tuple[float, float]:
