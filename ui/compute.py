@@ -136,6 +136,7 @@ def runs_for(s: Settings) -> list[descent.History]:
 def map_spec_of(
     surface: Surface, grid_: grids.Grid, named_runs: Sequence[tuple[str, descent.History]],
     step: int | None, size: int, background: dict | None = None, rates: bool = False,
+    field: bool = False,
 ) -> dict:
     """The surface map and the loss/distance/rate charts, linked by one step slider.
 
@@ -146,7 +147,9 @@ def map_spec_of(
     last = max((len(h) - 1 for _, h in named_runs), default=0)
     param = charts.step_param(last, step)
     if background is None:
-        background = charts.surface_map(surface, grid_, size=size).to_dict(validate=False)
+        background = charts.surface_map(
+            surface, grid_, size=size, show_gradient_field=field
+        ).to_dict(validate=False)
     if not named_runs:
         return charts.compose(param, background)
     views = [
@@ -160,24 +163,27 @@ def map_spec_of(
 
 
 @st.cache_data(max_entries=32, max_size="24MB", ttl=_TTL, show_spinner=False)
-def map_background(surface: tuple[str, str, Key], resolution: int, size: int) -> dict:
-    """The map's image, contours, minimisers and hover layer: they do not depend on the run."""
+def map_background(
+    surface: tuple[str, str, Key], resolution: int, size: int, field: bool = False
+) -> dict:
+    """The map's image, contours, minimisers, hover layer and optional gradient field: they
+    do not depend on the run."""
     return charts.surface_map(
-        _surface(*surface), grid(surface, resolution), size=size
+        _surface(*surface), grid(surface, resolution), size=size, show_gradient_field=field
     ).to_dict(validate=False)
 
 
 @st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False)
 def map_spec(
     surface: tuple[str, str, Key], key: tuple, resolution: int, names: tuple[str, ...],
-    step: int | None, size: int,
+    step: int | None, size: int, field: bool = False,
 ) -> dict:
     """``map_spec_of`` for a named surface, cached: a room of students opening the same link
     (or a learner returning to a setting) gets the finished spec at once."""
     histories = runs(surface, *key) if names else []
     return map_spec_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
-        step, size, background=map_background(surface, resolution, size),
+        step, size, background=map_background(surface, resolution, size, field),
         rates=key[3][0] != "constant",
     )
 

@@ -38,6 +38,10 @@ SURFACE_GROUPS = {
 }
 
 
+FIELD_KEY = "show_field"
+"""Session-only display choice (not part of the link): draw the gradient field."""
+
+
 def surface_title(name: str) -> str:
     if name == CUSTOM:
         return "Your own formula"
@@ -306,6 +310,11 @@ def display_controls(s: Settings, view: str) -> dict[str, object]:
             changes["resolution"] = _number(
                 st, "resolution", s, slider=True, step=10, min_value=20,
                 help="Points per axis of the surface image (up to 400 × 400).",
+            )
+        if view in ("surface", "sweep"):
+            st.toggle(
+                "Gradient field", key=FIELD_KEY,
+                help="Arrows pointing downhill (−gradient) on a coarse lattice over the map.",
             )
         changes["presenter"] = st.toggle(
             "Presenter mode", key=seed("presenter", s.presenter), help=FIELD["presenter"].help

@@ -27,7 +27,7 @@ from losslab.descent import History
 from losslab.permalink import CUSTOM, NO_LESSON, Settings
 from losslab.surfaces import Surface
 from ui import browser, compute
-from ui.sidebar import OPTIMIZER_LABELS
+from ui.sidebar import FIELD_KEY, OPTIMIZER_LABELS
 from ui.text import plain
 
 SWEEP_FACTORS = (0.5, 1.0, 2.0, 4.0)
@@ -407,13 +407,14 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
         )
     last = max((len(h) - 1 for h in histories), default=0)
     size = int(420 * scale)
+    field = bool(st.session_state.get(FIELD_KEY, False))
     if s.surface == CUSTOM or uploaded:
         spec = compute.map_spec_of(surface, grid, runs, s.step, size,
-                                   rates=s.schedule != "constant")
+                                   rates=s.schedule != "constant", field=field)
     else:
         spec = compute.map_spec(
             compute.surface_key(s), compute.run_key(s), s.resolution,
-            tuple(names), s.step, size,
+            tuple(names), s.step, size, field,
         )
     show(spec, s, "surface_chart")
     if not histories:
@@ -426,7 +427,8 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
         return
     # Expanders track their state, so closed ones cost nothing on a rerun.
     if surface.data is not None:
-        panel = st.expander("The data and the model at the step", key="x_data", on_change="rerun")
+        panel = st.expander("The data and the model at the step", expanded=True, key="x_data",
+                            on_change="rerun")
         if panel.open:
             data_step = charts.step_param(last, s.step)
             show(charts.compose(data_step, charts.data_space_chart(

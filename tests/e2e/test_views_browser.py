@@ -124,3 +124,30 @@ def test_presenter_view_and_a_narrow_screen_render(browser, server_url, tmp_path
         assert page.locator(NO_EXCEPTION).count() == 0
         page.screenshot(path=str(tmp_path / f"{name}.png"))
         context.close()
+
+
+def test_the_three_d_view_rotates_in_the_browser(page, server_url):
+    frames: list[object] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
+    page.goto(server_url + "/?surface=himmelblau&lr=0.01&steps=40")
+    wait_for_app(page, charts=1)
+    page.get_by_text("3-D view").click()
+    wait_for_app(page, charts=2)
+    azimuth = page.locator(".vega-bindings label", has_text="Azimuth").locator("input").first
+    azimuth.wait_for()
+    page.wait_for_timeout(500)
+    before = len(frames)
+    for value in (-150, -90, 0, 60, 120):
+        set_range(azimuth, value)
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(500)
+    assert len(frames) == before
+    assert page.locator(NO_EXCEPTION).count() == 0
+
+
+@pytest.mark.parametrize("dataset", ["moons", "circles", "xor", "spirals"])
+def test_the_network_view_draws_every_dataset(page, server_url, dataset):
+    page.goto(f"{server_url}/?view=nn&data={dataset}&opt=adam&lr=0.05&steps=150")
+    wait_for_app(page, charts=5, timeout=60_000)
+    assert page.locator(NO_EXCEPTION).count() == 0
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 5
