@@ -14,7 +14,7 @@ parameter to the top level once, so the caller adds nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import altair as alt
 import numpy as np
@@ -257,6 +257,24 @@ def _optimizer_encodings(names: list[str]) -> dict[str, alt.FieldChannelMixin]:
     }
 
 
+def _axes(grid: Grid) -> tuple[Callable[[str], alt.X], Callable[[str], alt.Y], list]:
+    """The map's x and y channels (fixed to the grid's window) and the (w1, w2) tooltips."""
+    (x_lo, x_hi), (y_lo, y_hi) = grid.window
+    x_title, y_title = grid.axis_labels
+
+    def x(field: str) -> alt.X:
+        return alt.X(f"{field}:Q", title=x_title,
+                     scale=alt.Scale(domain=[x_lo, x_hi], nice=False, zero=False))
+
+    def y(field: str) -> alt.Y:
+        return alt.Y(f"{field}:Q", title=y_title,
+                     scale=alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False))
+
+    tip_w = [alt.Tooltip("w1:Q", title=x_title, format=_FMT),
+             alt.Tooltip("w2:Q", title=y_title, format=_FMT)]
+    return x, y, tip_w
+
+
 def surface_map(
     surface: Surface,
     grid: Grid | None = None,
@@ -301,20 +319,9 @@ def surface_map(
     grid = evaluate(surface, 200) if grid is None else grid
     raster = to_png_data_url(grid.values, cmap=cmap, scale=scale)  # type: ignore[arg-type]
     (x_lo, x_hi), (y_lo, y_hi) = grid.window
-    x_title, y_title = grid.axis_labels
     size = int(min(max(int(size), 120), 1200))
     hover_n = int(min(max(int(hover_resolution), 2), _MAX_HOVER_RESOLUTION))
-
-    def x(field: str) -> alt.X:
-        return alt.X(f"{field}:Q", title=x_title,
-                     scale=alt.Scale(domain=[x_lo, x_hi], nice=False, zero=False))
-
-    def y(field: str) -> alt.Y:
-        return alt.Y(f"{field}:Q", title=y_title,
-                     scale=alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False))
-
-    tip_w = [alt.Tooltip("w1:Q", title=x_title, format=_FMT),
-             alt.Tooltip("w2:Q", title=y_title, format=_FMT)]
+    x, y, tip_w = _axes(grid)
     image = pd.DataFrame({"url": [raster.url], "x": [x_lo], "x2": [x_hi], "y": [y_lo],
                           "y2": [y_hi]})
     layers: list[alt.Chart] = [
@@ -380,19 +387,7 @@ def path_overlay(
     Laid over a map drawn without histories, it gives the full map; the app caches the map's
     surface layers (which do not change with the learning rate) and rebuilds only these.
     """
-    (x_lo, x_hi), (y_lo, y_hi) = grid.window
-    x_title, y_title = grid.axis_labels
-
-    def x(field: str) -> alt.X:
-        return alt.X(f"{field}:Q", title=x_title,
-                     scale=alt.Scale(domain=[x_lo, x_hi], nice=False, zero=False))
-
-    def y(field: str) -> alt.Y:
-        return alt.Y(f"{field}:Q", title=y_title,
-                     scale=alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False))
-
-    tip_w = [alt.Tooltip("w1:Q", title=x_title, format=_FMT),
-             alt.Tooltip("w2:Q", title=y_title, format=_FMT)]
+    x, y, tip_w = _axes(grid)
     layers = _path_layers(histories, grid.window, step_param, x, y, tip_w)
     size = int(min(max(int(size), 120), 1200))
     return layer_spec(*layers, width=size, height=size)
