@@ -136,13 +136,14 @@ def runs_for(s: Settings) -> list[descent.History]:
 def map_spec_of(
     surface: Surface, grid_: grids.Grid, named_runs: Sequence[tuple[str, descent.History]],
     step: int | None, size: int, background: dict | None = None, rates: bool = False,
-    field: bool = False,
+    field: bool = False, cache_key: tuple | None = None, resolution: int = 0,
 ) -> dict:
     """The surface map and the loss/distance/rate charts, linked by one step slider.
 
     ``background`` is the map without paths (``charts.surface_map(...).to_dict()``); given,
     only the paths and the metrics are built. ``rates`` adds the learning-rate chart (worth
-    drawing when a schedule changes the rate).
+    drawing when a schedule changes the rate). With ``cache_key`` (a registry surface),
+    the path layers' spec comes from a cache and only this run's rows are filled in.
     """
     last = max((len(h) - 1 for _, h in named_runs), default=0)
     param = charts.step_param(last, step)
@@ -152,14 +153,32 @@ def map_spec_of(
         ).to_dict(validate=False)
     if not named_runs:
         return charts.compose(param, background)
+    paths, arrows, shape = charts.path_tables(grid_.window, named_runs)
+    skeleton = (
+        skeleton_of(grid_, shape, param.name, size) if cache_key is None
+        else path_skeleton(cache_key, resolution, shape, param.name, size)
+    )
     views = [
-        charts.overlay(background, charts.path_overlay(grid_, named_runs, param, size=size)),
+        charts.overlay(background, charts.fill_paths(skeleton, paths, arrows)),
         charts.metrics_charts(
             named_runs, param, minimizers=surface.minimizers or None,
             optimal_value=surface.optimal_value, rates=rates, as_spec=True,
         ),
     ]
     return charts.compose(param, *views)
+
+
+def skeleton_of(grid_: grids.Grid, shape: charts.PathShape, step: str, size: int) -> dict:
+    return charts.path_skeleton(grid_, shape, step, size=size)
+
+
+@st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
+def path_skeleton(
+    surface: tuple[str, str, Key], resolution: int, shape: charts.PathShape, step: str,
+    size: int,
+) -> dict:
+    """The path layers' spec without data: it changes only with the runs' names and length."""
+    return skeleton_of(grid(surface, resolution), shape, step, size)
 
 
 @st.cache_data(max_entries=32, max_size="24MB", ttl=_TTL, show_spinner=False)
@@ -184,7 +203,7 @@ def map_spec(
     return map_spec_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
         step, size, background=map_background(surface, resolution, size, field),
-        rates=key[3][0] != "constant",
+        rates=key[3][0] != "constant", cache_key=surface, resolution=resolution,
     )
 
 

@@ -20,7 +20,15 @@ from losslab.charts._nn import (
     nn_loss_chart,
 )
 from losslab.charts._playback import link, metrics_charts, slice_charts
-from losslab.charts._surface import data_space_chart, path_overlay, surface_map
+from losslab.charts._surface import (
+    PathShape,
+    data_space_chart,
+    fill_paths,
+    path_overlay,
+    path_skeleton,
+    path_tables,
+    surface_map,
+)
 from losslab.charts._three_d import three_d_chart
 
 __all__ = [
@@ -31,7 +39,9 @@ __all__ = [
     "STEP",
     "compose",
     "concat_spec",
+    "PathShape",
     "data_space_chart",
+    "fill_paths",
     "layer_spec",
     "lesson_figure",
     "lesson_frames",
@@ -44,6 +54,8 @@ __all__ = [
     "nn_loss_chart",
     "overlay",
     "path_overlay",
+    "path_skeleton",
+    "path_tables",
     "slice_charts",
     "step_param",
     "step_sentence",

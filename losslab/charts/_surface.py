@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import altair as alt
 import numpy as np
@@ -29,7 +30,13 @@ from losslab.raster import Raster, to_png_data_url
 from losslab.surfaces import Surface
 
 __all__ = [
+    "ARROWS_DATA",
+    "PATHS_DATA",
+    "PathShape",
+    "fill_paths",
     "path_overlay",
+    "path_skeleton",
+    "path_tables",
     "MAX_OPTIMIZERS",
     "MAX_PATH_POINTS",
     "MOMENTUM_STATE_NAMES",
@@ -387,10 +394,9 @@ def path_overlay(
     Laid over a map drawn without histories, it gives the full map; the app caches the map's
     surface layers (which do not change with the learning rate) and rebuilds only these.
     """
-    x, y, tip_w = _axes(grid)
-    layers = _path_layers(histories, grid.window, step_param, x, y, tip_w)
-    size = int(min(max(int(size), 120), 1200))
-    return layer_spec(*layers, width=size, height=size)
+    paths, arrows, shape = path_tables(grid.window, histories)
+    name = step_param.name if step_param is not None else None
+    return fill_paths(path_skeleton(grid, shape, name, size=size), paths, arrows)
 
 
 def _current_filter(step_param: alt.Parameter) -> str:
@@ -398,19 +404,77 @@ def _current_filter(step_param: alt.Parameter) -> str:
     return f"datum.step <= {s} && {s} < datum.next_step"
 
 
-def _path_layers(histories, window, step_param, x, y, tip_w) -> list[alt.Chart]:
+class PathShape(NamedTuple):
+    """What the path layers' spec depends on besides their data (hashable: a cache key)."""
+
+    names: tuple[str, ...]
+    longest: int
+    has_note: bool
+
+
+def path_tables(
+    window: tuple[tuple[float, float], tuple[float, float]],
+    histories: Sequence[tuple[str, History]],
+) -> tuple[pd.DataFrame, pd.DataFrame, PathShape]:
+    """The rows the path layers draw (iterates, and the arrows at each step) and their shape,
+    for a map over ``window``."""
     paths, arrows = path_frame(histories), arrow_frame(histories, window)
-    if paths.empty:
-        return []
     for frame, columns in ((paths, ("w1", "w2")), (arrows, ("x", "y")), (arrows, ("x2", "y2"))):
         for column, interval in zip(columns, window, strict=True):
             frame[column] = _coords(frame[column], interval)
     paths["loss"] = _tooltip_number(paths["loss"])
     arrows["magnitude"] = _tooltip_number(arrows["magnitude"])
-    enc = _optimizer_encodings([name for name, *_ in _runs(histories, MAX_PATH_POINTS)])
+    names = tuple(name for name, *_ in _runs(histories, MAX_PATH_POINTS))
+    longest = int(paths["step"].max()) if len(paths) else 0
+    has_note = bool((paths["note"] != "").any()) if len(paths) else False
+    return paths, arrows, PathShape(names, longest, has_note)
+
+
+PATHS_DATA = "losslab-paths"
+ARROWS_DATA = "losslab-arrows"
+
+
+def path_skeleton(grid: Grid, shape: PathShape, step_name: str | None, *, size: int = 420) -> dict:
+    """The path layers' spec with named, empty data (``PATHS_DATA``, ``ARROWS_DATA``).
+
+    A pure function of hashable facts, so a caller may cache it and only fill in the rows
+    of each new run (``fill_paths``): building Altair channels is most of a map's rebuild.
+    """
+    x, y, tip_w = _axes(grid)
+    step_param = alt.param(name=step_name) if step_name else None
+    layers = _path_layers_from(
+        alt.NamedData(PATHS_DATA), alt.NamedData(ARROWS_DATA), shape, step_param, x, y, tip_w
+    )
+    size = int(min(max(int(size), 120), 1200))
+    spec = layer_spec(*layers, width=size, height=size)
+    spec.pop("params", None)  # the step is declared by whoever composes the chart
+    return spec
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dictionaries: NaN becomes null."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def fill_paths(skeleton: dict, paths: pd.DataFrame, arrows: pd.DataFrame) -> dict:
+    """``skeleton`` with this run's rows as its named datasets."""
+    datasets = {**skeleton.get("datasets", {}), PATHS_DATA: _records(paths),
+                ARROWS_DATA: _records(arrows)}
+    return {**skeleton, "datasets": datasets}
+
+
+def _path_layers(histories, window, step_param, x, y, tip_w) -> list[alt.Chart]:
+    paths, arrows, shape = path_tables(window, histories)
+    if paths.empty:
+        return []
+    return _path_layers_from(paths, arrows, shape, step_param, x, y, tip_w)
+
+
+def _path_layers_from(paths, arrows, shape: PathShape, step_param, x, y, tip_w) -> list:
+    enc = _optimizer_encodings(list(shape.names))
     tip = [alt.Tooltip("optimizer:N"), alt.Tooltip("step:Q"), *tip_w,
            alt.Tooltip("loss:Q", format=_FMT)]
-    if (paths["note"] != "").any():
+    if shape.has_note:
         tip.append(alt.Tooltip("note:N", title="run"))
     walked, current = alt.Chart(paths), alt.Chart(paths)
     arrow_base = alt.Chart(arrows)
@@ -419,7 +483,7 @@ def _path_layers(histories, window, step_param, x, y, tip_w) -> list[alt.Chart]:
         walked = walked.transform_filter(f"datum.step <= {step_param.name}")
         current = current.transform_filter(_current_filter(step_param))
         arrow_base = arrow_base.transform_filter(_current_filter(step_param))
-        longest = int(paths["step"].max())
+        longest = shape.longest
         walked = walked.transform_calculate(age=f"{step_param.name} - datum.step")
         fade = alt.Opacity("age:Q", legend=None, scale=alt.Scale(
             domain=[0, max(5, longest // 3)], range=[1.0, 0.25], clamp=True))
