@@ -136,3 +136,14 @@ def test_metrics_as_a_spec_equal_the_altair_chart(runs):
         spec = charts.metrics_charts(hs, step, minimizers=s.minimizers, rates=rates, as_spec=True)
         assert same(spec, chart.to_dict())
         assert ("learning rate" in json.dumps(spec)) == rates
+
+
+def test_a_metrics_skeleton_filled_with_runs_draws_those_runs(runs):
+    s, hs = runs
+    tables, shape = charts.metrics_tables(hs, minimizers=s.minimizers, rates=False)
+    filled = charts.fill_metrics(charts.metrics_skeleton(shape, "step"), tables)
+    direct = charts.metrics_charts(
+        hs, charts.step_param(40), minimizers=s.minimizers, rates=False, as_spec=True
+    )
+    assert by_content(filled) == by_content(direct)
+    validate_jsonschema(charts.compose(charts.step_param(40), filled), load_schema())

@@ -154,18 +154,25 @@ def map_spec_of(
     if not named_runs:
         return charts.compose(param, background)
     paths, arrows, shape = charts.path_tables(grid_.window, named_runs)
+    metric_tables, metric_shape = charts.metrics_tables(
+        named_runs, minimizers=surface.minimizers or None,
+        optimal_value=surface.optimal_value, rates=rates,
+    )
     skeleton = (
         skeleton_of(grid_, shape, param.name, size) if cache_key is None
         else path_skeleton(cache_key, resolution, shape, param.name, size)
     )
     views = [
         charts.overlay(background, charts.fill_paths(skeleton, paths, arrows)),
-        charts.metrics_charts(
-            named_runs, param, minimizers=surface.minimizers or None,
-            optimal_value=surface.optimal_value, rates=rates, as_spec=True,
-        ),
+        charts.fill_metrics(metrics_skeleton(metric_shape, param.name), metric_tables),
     ]
     return charts.compose(param, *views)
+
+
+@st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
+def metrics_skeleton(shape: charts.MetricShape, step: str) -> dict:
+    """The metric charts' spec without data: it changes only with names, titles and scales."""
+    return charts.metrics_skeleton(shape, step)
 
 
 def skeleton_of(grid_: grids.Grid, shape: charts.PathShape, step: str, size: int) -> dict:

@@ -19,7 +19,15 @@ from losslab.charts._nn import (
     nn_landscape_chart,
     nn_loss_chart,
 )
-from losslab.charts._playback import link, metrics_charts, slice_charts
+from losslab.charts._playback import (
+    MetricShape,
+    fill_metrics,
+    link,
+    metrics_charts,
+    metrics_skeleton,
+    metrics_tables,
+    slice_charts,
+)
 from losslab.charts._surface import (
     PathShape,
     data_space_chart,
@@ -47,6 +55,10 @@ __all__ = [
     "lesson_frames",
     "lesson_spec",
     "link",
+    "MetricShape",
+    "fill_metrics",
+    "metrics_skeleton",
+    "metrics_tables",
     "metrics_charts",
     "nn_decision_chart",
     "nn_interpolation_chart",

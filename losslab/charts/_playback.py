@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import altair as alt
 import numpy as np
@@ -29,6 +30,10 @@ from losslab.surfaces import Surface
 Array = np.ndarray
 
 __all__ = [
+    "MetricShape",
+    "fill_metrics",
+    "metrics_skeleton",
+    "metrics_tables",
     "LOG_FLOOR",
     "MAX_METRIC_POINTS",
     "MAX_METRIC_ROWS",
@@ -216,6 +221,85 @@ def _log_title(name: str, frame: pd.DataFrame, value: str) -> str:
     return f"{name} (log; ≤ {LOG_FLOOR:g} drawn at {LOG_FLOOR:g})" if clipped else f"{name} (log)"
 
 
+class MetricShape(NamedTuple):
+    """What the metric charts' spec depends on besides their rows (hashable: a cache key):
+    the run names and, per chart, its value column, axis title and whether it is log."""
+
+    names: tuple[str, ...]
+    charts: tuple[tuple[str, str, bool], ...]
+
+
+def metrics_tables(
+    histories: Sequence[tuple[str, History]],
+    *,
+    minimizers: Sequence[Sequence[float]] | None = None,
+    optimal_value: float | None = None,
+    rates: bool = True,
+) -> tuple[dict[str, pd.DataFrame], MetricShape]:
+    """The rows of each metric chart (by value column) and the charts' shape."""
+    runs = _check_runs(histories)
+    names = tuple(name for name, _ in runs)
+    tables: dict[str, pd.DataFrame] = {}
+    shape: list[tuple[str, str, bool]] = []
+
+    if optimal_value is None:
+        losses, loss_name = [(n, h.loss) for n, h in runs], "loss"
+    else:
+        losses = [(n, h.loss - float(optimal_value)) for n, h in runs]
+        loss_name = "loss − optimum"
+    tables["loss"] = _metric_frame(losses, "loss", log=True)
+    shape.append(("loss", _log_title(loss_name, tables["loss"], "loss"), True))
+
+    if minimizers is not None and len(minimizers):
+        targets = np.asarray(minimizers, dtype=float)
+        dim = runs[0][1].params.shape[1]
+        if targets.ndim != 2 or targets.shape[1] != dim:
+            raise ValueError(f"minimizers must be points with {dim} coordinates; got {minimizers}")
+        distances = [
+            (n, np.linalg.norm(h.params[:, None, :] - targets[None], axis=2).min(axis=1))
+            for n, h in runs
+        ]
+        tables["distance"] = _metric_frame(distances, "distance", log=True)
+        title = _log_title("distance to nearest minimum", tables["distance"], "distance")
+        shape.append(("distance", title, True))
+
+    used = [(n, h.learning_rate) for n, h in runs if len(h.learning_rate)] if rates else []
+    if used:
+        every = np.concatenate([r for _, r in used])
+        log = bool(np.all(every > 0) and every.max() >= 100 * every.min())
+        tables["learning_rate"] = _metric_frame(used, "learning_rate", log=log)
+        shape.append(("learning_rate", "learning rate, step t → t+1" + (" (log)" if log else ""),
+                      log))
+    return tables, MetricShape(names, tuple(shape))
+
+
+def _metric_source(value: str) -> str:
+    return f"losslab-metric-{value}"
+
+
+def metrics_skeleton(shape: MetricShape, step_name: str) -> dict:
+    """The metric charts' spec with named, empty data: cache it and ``fill_metrics`` it."""
+    step = alt.param(name=step_name)
+    styles = _styles(list(shape.names))
+    charts = [
+        _metric_chart(alt.NamedData(_metric_source(value)), value, title, step, styles,
+                      log=log, as_spec=True)
+        for value, title, log in shape.charts
+    ]
+    spec = concat_spec("vconcat", *charts)
+    spec.pop("params", None)  # the step is declared by whoever composes the chart
+    return spec
+
+
+def fill_metrics(skeleton: dict, tables: dict[str, pd.DataFrame]) -> dict:
+    """``skeleton`` with these runs' rows as its named datasets."""
+    datasets = dict(skeleton.get("datasets", {}))
+    for value, frame in tables.items():
+        datasets[_metric_source(value)] = frame.astype(object).where(
+            frame.notna(), None).to_dict("records")
+    return {**skeleton, "datasets": datasets}
+
+
 def metrics_charts(
     histories: Sequence[tuple[str, History]],
     step: alt.Parameter,
@@ -243,44 +327,14 @@ def metrics_charts(
     learning-rate chart (a flat line without a schedule); ``as_spec=True`` returns the same
     chart as a Vega-Lite dictionary, assembled without Altair's deep copies (for ``compose``).
     """
-    runs = _check_runs(histories)
-    names = [name for name, _ in runs]
-    styles = _styles(names)
-
-    if optimal_value is None:
-        losses, loss_name = [(n, h.loss) for n, h in runs], "loss"
-    else:
-        losses = [(n, h.loss - float(optimal_value)) for n, h in runs]
-        loss_name = "loss − optimum"
-    frame = _metric_frame(losses, "loss", log=True)
+    tables, shape = metrics_tables(
+        histories, minimizers=minimizers, optimal_value=optimal_value, rates=rates
+    )
+    styles = _styles(list(shape.names))
     charts = [
-        _metric_chart(frame, "loss", _log_title(loss_name, frame, "loss"), step, styles,
-                      log=True, as_spec=as_spec)
+        _metric_chart(tables[value], value, title, step, styles, log=log, as_spec=as_spec)
+        for value, title, log in shape.charts
     ]
-
-    if minimizers is not None and len(minimizers):
-        targets = np.asarray(minimizers, dtype=float)
-        dim = runs[0][1].params.shape[1]
-        if targets.ndim != 2 or targets.shape[1] != dim:
-            raise ValueError(f"minimizers must be points with {dim} coordinates; got {minimizers}")
-        distances = [
-            (n, np.linalg.norm(h.params[:, None, :] - targets[None], axis=2).min(axis=1))
-            for n, h in runs
-        ]
-        frame = _metric_frame(distances, "distance", log=True)
-        title = _log_title("distance to nearest minimum", frame, "distance")
-        charts.append(
-            _metric_chart(frame, "distance", title, step, styles, log=True, as_spec=as_spec)
-        )
-
-    used = [(n, h.learning_rate) for n, h in runs if len(h.learning_rate)] if rates else []
-    if used:
-        every = np.concatenate([r for _, r in used])
-        log = bool(np.all(every > 0) and every.max() >= 100 * every.min())
-        frame = _metric_frame(used, "learning_rate", log=log)
-        title = "learning rate, step t → t+1" + (" (log)" if log else "")
-        charts.append(_metric_chart(frame, "learning_rate", title, step, styles, log=log,
-                                    as_spec=as_spec))
     return concat_spec("vconcat", *charts) if as_spec else alt.vconcat(*charts)
 
 
