@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from losslab import (
@@ -162,11 +163,29 @@ def map_spec_of(
         skeleton_of(grid_, shape, param.name, size) if cache_key is None
         else path_skeleton(cache_key, resolution, shape, param.name, size)
     )
+    # Rows go in as DataFrames: Streamlit sends datasets as Arrow, and a DataFrame converts
+    # directly where a list of records would first be rebuilt into one.
     views = [
-        charts.overlay(background, charts.fill_paths(skeleton, paths, arrows)),
-        charts.fill_metrics(metrics_skeleton(metric_shape, param.name), metric_tables),
+        charts.overlay(background, with_frames(skeleton, {
+            charts.PATHS_DATA: paths, charts.ARROWS_DATA: arrows})),
+        with_frames(metrics_skeleton(metric_shape, param.name), {
+            charts.metric_source(value): frame for value, frame in metric_tables.items()}),
     ]
     return charts.compose(param, *views)
+
+
+def with_frames(spec: dict, frames: dict[str, pd.DataFrame]) -> dict:
+    """``spec`` with these named datasets as DataFrames (NaN is sent as null)."""
+    return {**spec, "datasets": {**spec.get("datasets", {}), **frames}}
+
+
+def as_frames(spec: dict) -> dict:
+    """``spec`` with its row lists turned into DataFrames once (for a cached spec)."""
+    datasets = {
+        name: pd.DataFrame.from_records(rows) if isinstance(rows, list) else rows
+        for name, rows in spec.get("datasets", {}).items()
+    }
+    return {**spec, "datasets": datasets} if datasets else spec
 
 
 @st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
@@ -194,9 +213,9 @@ def map_background(
 ) -> dict:
     """The map's image, contours, minimisers, hover layer and optional gradient field: they
     do not depend on the run."""
-    return charts.surface_map(
+    return as_frames(charts.surface_map(
         _surface(*surface), grid(surface, resolution), size=size, show_gradient_field=field
-    ).to_dict(validate=False)
+    ).to_dict(validate=False))
 
 
 @st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False)

@@ -23,12 +23,15 @@ from losslab.charts._playback import (
     MetricShape,
     fill_metrics,
     link,
+    metric_source,
     metrics_charts,
     metrics_skeleton,
     metrics_tables,
     slice_charts,
 )
 from losslab.charts._surface import (
+    ARROWS_DATA,
+    PATHS_DATA,
     PathShape,
     data_space_chart,
     fill_paths,
@@ -40,6 +43,8 @@ from losslab.charts._surface import (
 from losslab.charts._three_d import three_d_chart
 
 __all__ = [
+    "ARROWS_DATA",
+    "PATHS_DATA",
     "DASHES",
     "MAX_DRAWN_STEPS",
     "PALETTE",
@@ -56,6 +61,7 @@ __all__ = [
     "lesson_spec",
     "link",
     "MetricShape",
+    "metric_source",
     "fill_metrics",
     "metrics_skeleton",
     "metrics_tables",

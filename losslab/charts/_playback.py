@@ -31,6 +31,7 @@ Array = np.ndarray
 
 __all__ = [
     "MetricShape",
+    "metric_source",
     "fill_metrics",
     "metrics_skeleton",
     "metrics_tables",
@@ -273,7 +274,8 @@ def metrics_tables(
     return tables, MetricShape(names, tuple(shape))
 
 
-def _metric_source(value: str) -> str:
+def metric_source(value: str) -> str:
+    """The dataset name of a metric chart's rows in ``metrics_skeleton``."""
     return f"losslab-metric-{value}"
 
 
@@ -282,7 +284,7 @@ def metrics_skeleton(shape: MetricShape, step_name: str) -> dict:
     step = alt.param(name=step_name)
     styles = _styles(list(shape.names))
     charts = [
-        _metric_chart(alt.NamedData(_metric_source(value)), value, title, step, styles,
+        _metric_chart(alt.NamedData(metric_source(value)), value, title, step, styles,
                       log=log, as_spec=True)
         for value, title, log in shape.charts
     ]
@@ -295,7 +297,7 @@ def fill_metrics(skeleton: dict, tables: dict[str, pd.DataFrame]) -> dict:
     """``skeleton`` with these runs' rows as its named datasets."""
     datasets = dict(skeleton.get("datasets", {}))
     for value, frame in tables.items():
-        datasets[_metric_source(value)] = frame.astype(object).where(
+        datasets[metric_source(value)] = frame.astype(object).where(
             frame.notna(), None).to_dict("records")
     return {**skeleton, "datasets": datasets}
 
