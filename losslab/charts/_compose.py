@@ -13,7 +13,7 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["compose", "concat_spec", "layer_spec", "overlay"]
+__all__ = ["compose", "concat_spec", "layer_spec", "overlay", "records"]
 
 Spec = dict[str, Any]
 
@@ -97,6 +97,11 @@ def compose(
     if datasets:
         out["datasets"] = datasets
     return out
+
+
+def records(frame) -> list[dict]:
+    """A table's rows as JSON-ready dictionaries (NaN becomes null), for a spec's datasets."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def _merged(specs: list[Spec]) -> tuple[list[Spec], dict[str, Any], dict[str, dict]]:

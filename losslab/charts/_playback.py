@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES
-from losslab.charts._compose import concat_spec, layer_spec
+from losslab.charts._compose import concat_spec, layer_spec, records
 from losslab.descent import MAX_STEPS, History
 from losslab.surfaces import Surface
 
@@ -297,8 +297,7 @@ def fill_metrics(skeleton: dict, tables: dict[str, pd.DataFrame]) -> dict:
     """``skeleton`` with these runs' rows as its named datasets."""
     datasets = dict(skeleton.get("datasets", {}))
     for value, frame in tables.items():
-        datasets[metric_source(value)] = frame.astype(object).where(
-            frame.notna(), None).to_dict("records")
+        datasets[metric_source(value)] = records(frame)
     return {**skeleton, "datasets": datasets}
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES
-from losslab.charts._compose import layer_spec
+from losslab.charts._compose import layer_spec, records
 from losslab.contours import contour_lines
 from losslab.descent import MAX_STEPS, History
 from losslab.grids import Grid, evaluate
@@ -451,15 +451,10 @@ def path_skeleton(grid: Grid, shape: PathShape, step_name: str | None, *, size: 
     return spec
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dictionaries: NaN becomes null."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
 def fill_paths(skeleton: dict, paths: pd.DataFrame, arrows: pd.DataFrame) -> dict:
     """``skeleton`` with this run's rows as its named datasets."""
-    datasets = {**skeleton.get("datasets", {}), PATHS_DATA: _records(paths),
-                ARROWS_DATA: _records(arrows)}
+    datasets = {**skeleton.get("datasets", {}), PATHS_DATA: records(paths),
+                ARROWS_DATA: records(arrows)}
     return {**skeleton, "datasets": datasets}
 
 
