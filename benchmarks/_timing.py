@@ -260,6 +260,17 @@ LAST_INTERACTION = r"""
 """
 
 
+def add_common_arguments(parser, *, check_help: str) -> None:
+    """The flags every browser benchmark shares: which page, which resolution, where to keep
+    the samples, and whether a missed target sets the exit status."""
+    parser.add_argument("--query", default="?surface=rosenbrock",
+                        help='query string for app.py (default "?surface=rosenbrock"; "" = lesson)')
+    parser.add_argument("--res", type=int, nargs="?", const=400, default=None,
+                        help="append res=N to the query (bare flag: 400)")
+    parser.add_argument("--json", type=Path, help="also write every sample to this JSON file")
+    parser.add_argument("--check", action="store_true", help=check_help)
+
+
 def with_query(query: str, res: int | None = None) -> str:
     """The query string to open, with ``res=<n>`` appended when given: ``?surface=x&res=400``."""
     query = query.strip()

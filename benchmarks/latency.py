@@ -34,7 +34,6 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from _timing import (
     ACTIVITY_SCRIPT,
@@ -45,6 +44,7 @@ from _timing import (
     ROOT,
     SLIDER_ROOM,
     VIEWPORT,
+    add_common_arguments,
     chromium,
     fresh_blocks,
     lr_thumb,
@@ -59,17 +59,13 @@ TARGETS = {None: 1.25, 400: 1.4}  # median app/bare, by --res
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--query", default="?surface=rosenbrock",
-                        help='query string for app.py (default "?surface=rosenbrock"; "" = lesson)')
-    parser.add_argument("--res", type=int, nargs="?", const=400, default=None,
-                        help="append res=N to the query (bare flag: 400)")
+    add_common_arguments(
+        parser, check_help="exit 1 when the median ratio misses its target"
+    )
     parser.add_argument("--presses", type=int, default=5, help="measured presses per app per round")
     parser.add_argument("--rounds", type=int, default=4, help="page loads per app")
     parser.add_argument("--quiet-ms", type=int, default=500, help="quiet window after activity")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per press or load")
-    parser.add_argument("--json", type=Path, help="also write every sample to this JSON file")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when the median ratio misses its target")
     args = parser.parse_args(argv)
     if args.presses < 1 or args.rounds < 1:
         parser.error("--presses and --rounds must be at least 1")

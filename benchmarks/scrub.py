@@ -38,13 +38,13 @@ import json
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from _timing import (
     ACTIVITY_SCRIPT,
     QUIET,
     ROOT,
     VIEWPORT,
+    add_common_arguments,
     chromium,
     machine,
     streamlit_server,
@@ -91,10 +91,9 @@ async ({ selector, index, values, timeoutMs }) => {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--query", default="?surface=rosenbrock",
-                        help='query string for app.py (default "?surface=rosenbrock"; "" = lesson)')
-    parser.add_argument("--res", type=int, nargs="?", const=400, default=None,
-                        help="append res=N to the query (bare flag: 400)")
+    add_common_arguments(
+        parser, check_help="exit 1 when a frame was sent or the p95 step exceeds 50 ms"
+    )
     parser.add_argument("--passes", type=int, default=4,
                         help="walks across the range, alternately down and up (default 4)")
     parser.add_argument("--max-steps", type=int, default=200,
@@ -104,9 +103,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="which of the matching range inputs, in page order (default 0)")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds for the load; a tenth of it per step")
-    parser.add_argument("--json", type=Path, help="also write every sample to this JSON file")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when a frame was sent or the p95 step exceeds 50 ms")
     args = parser.parse_args(argv)
     if args.passes < 1 or args.max_steps < 2:
         parser.error("--passes must be ≥ 1 and --max-steps ≥ 2")

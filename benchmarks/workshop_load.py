@@ -54,6 +54,7 @@ from _timing import (
     ROOT,
     SLIDER_ROOM,
     VIEWPORT,
+    add_common_arguments,
     lr_thumb,
     machine,
     rss_kib,
@@ -68,10 +69,9 @@ TARGET_RATIO = 3.0
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--query", default="?surface=rosenbrock",
-                        help='query string for app.py (default "?surface=rosenbrock"; "" = lesson)')
-    parser.add_argument("--res", type=int, nargs="?", const=400, default=None,
-                        help="append res=N to the query (bare flag: 400)")
+    add_common_arguments(
+        parser, check_help="exit 1 on any error or when p95 exceeds 3 × the single median"
+    )
     parser.add_argument("--pages", type=int, default=20, help="concurrent pages (default 20)")
     parser.add_argument("--interactions", type=int, default=5, help="per concurrent page")
     parser.add_argument("--single", type=int, default=10, help="interactions of the lone page")
@@ -84,9 +84,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet-ms", type=int, default=500, help="quiet window after activity")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds per page load or interaction")
-    parser.add_argument("--json", type=Path, help="also write every sample to this JSON file")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 on any error or when p95 exceeds 3 × the single median")
     args = parser.parse_args(argv)
     if not (1 <= args.pages <= 100 and 1 <= args.interactions <= 50 and 1 <= args.single <= 100):
         parser.error("--pages 1..100, --interactions 1..50, --single 1..100")
