@@ -34,6 +34,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 from _timing import (
     ACTIVITY_SCRIPT,
@@ -62,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_common_arguments(
         parser, check_help="exit 1 when the median ratio misses its target"
     )
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py",
+                        help="the app to compare with the bare app (default app.py; e.g. "
+                             "benchmarks/one_chart_app.py for the cost of redrawing any chart)")
     parser.add_argument("--presses", type=int, default=5, help="measured presses per app per round")
     parser.add_argument("--rounds", type=int, default=4, help="page loads per app")
     parser.add_argument("--quiet-ms", type=int, default=500, help="quiet window after activity")
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"start: {machine()}", flush=True)
     with (
-        streamlit_server(ROOT / "app.py") as app_url,
+        streamlit_server(args.app) as app_url,
         streamlit_server(BARE_APP) as bare_url,
         sync_playwright() as playwright,
         chromium(playwright) as browser,
