@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
-from losslab import descent, grids, lessons, nn, optimizers
+from losslab import descent, grids, lessons, nn, optimizers, stability, surfaces
 from losslab.surfaces import SURFACES
 
 __all__ = [
@@ -442,6 +442,35 @@ def _implied_start(surface: str, base: Settings) -> tuple[float, ...]:
     return base.start if s is None or len(base.start) == s.dim else default_start(surface)
 
 
+# Optimisers whose stable rate is set by the curvature alone (the adaptive ones rescale steps).
+_CURVATURE_BOUND = ("sgd", "momentum", "nesterov")
+
+
+def _implied_rates(s: Settings, base: Settings) -> tuple[float, ...]:
+    """The learning rates a link that gives none means: the baseline's, except on a formula-free
+    surface the baseline does not use. There gradient descent and its momentum variants get
+    the surface's steady rate at the start (``stability.steady_rate``), as when the surface is
+    picked in the app, so ``?surface=rosenbrock`` does not open on a run that diverges at once."""
+    rates = _fit_rates(base.learning_rates, len(s.optimizers))
+    shape = SURFACES.get(s.surface)
+    if s.surface == base.surface or shape is None or shape.data is not None:
+        return rates
+    if len(s.start) != shape.dim:
+        return rates
+    try:
+        steady = stability.steady_rate(surfaces.get(s.surface, **surface_params(s)), s.start)
+    except ValueError:
+        return rates
+    if steady is None:
+        return rates
+    per_run = rates * len(s.optimizers) if len(rates) == 1 else rates
+    out = tuple(
+        steady if name in _CURVATURE_BOUND else rate
+        for name, rate in zip(s.optimizers, per_run, strict=True)
+    )
+    return out if len(set(out)) > 1 else out[:1]
+
+
 def _reconcile(s: Settings, base: Settings, given: set[str], notes: _Notes) -> Settings:
     """``s`` with fields that contradict each other repaired; a note for each given one."""
     changes: dict[str, object] = {}
@@ -456,7 +485,10 @@ def _reconcile(s: Settings, base: Settings, given: set[str], notes: _Notes) -> S
         changes.update(w_min=base.w_min, w_max=base.w_max)
         notes.add(f"Ignored the w range {_number_text(s.w_min)} to {_number_text(s.w_max)}: "
                   f"the left end (wmin) must be less than the right end (wmax).")
-    fitted = _fit_rates(s.learning_rates, len(s.optimizers))
+    rates = s.learning_rates
+    if "learning_rates" not in given:
+        rates = _implied_rates(dataclasses.replace(s, start=changes.get("start", s.start)), base)
+    fitted = _fit_rates(rates, len(s.optimizers))
     if fitted != s.learning_rates and "learning_rates" in given:
         notes.add(f"lr has {len(s.learning_rates)} values for {len(s.optimizers)} "
                   f"optimiser{'s' if len(s.optimizers) > 1 else ''}; "
@@ -586,7 +618,7 @@ def to_query(settings: Settings) -> dict[str, str]:
     base = baseline(settings.lesson)
     implied = {
         "start": _implied_start(settings.surface, base),
-        "learning_rates": _fit_rates(base.learning_rates, len(settings.optimizers)),
+        "learning_rates": _implied_rates(settings, base),
     }
     out = {}
     if settings.lesson != FIELD["lesson"].default:

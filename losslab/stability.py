@@ -20,7 +20,11 @@ import numpy as np
 
 from losslab.surfaces import Surface
 
-__all__ = ["Regime", "largest_curvature", "gd_bound", "regime"]
+__all__ = ["RATE_LADDER", "Regime", "largest_curvature", "gd_bound", "regime", "steady_rate"]
+
+# Learning rates a learner picks from: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade, 1e-4 to 10.
+_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+RATE_LADDER = tuple(float(f"{m}e{k}") for k in range(-4, 1) for m in _MANTISSAS) + (10.0,)
 
 Regime = Literal["monotone", "oscillating", "borderline", "diverging", "any"]
 
@@ -46,3 +50,16 @@ def regime(learning_rate: float, curvature: float) -> Regime:
     if q > 2.0:
         return "diverging"
     return "oscillating" if q > 1.0 else "monotone"
+
+
+def steady_rate(surface: Surface, at: Sequence[float]) -> float | None:
+    """The largest ``RATE_LADDER`` rate at most 1/λmax at ``at``: plain gradient descent from
+    there creeps without overshooting (the smallest rung if even that is too large). ``None``
+    where the surface does not curve up (λmax ≤ 0) or its curvature is not finite."""
+    try:
+        curvature = largest_curvature(surface, at)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None
+    if not math.isfinite(curvature) or curvature <= 0:
+        return None
+    return max([r for r in RATE_LADDER if r <= 1.0 / curvature] or [RATE_LADDER[0]])

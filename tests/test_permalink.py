@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab import lessons, optimizers, surfaces
+from losslab import lessons, optimizers, stability, surfaces
 from losslab.permalink import (
     FIELD,
     FIELDS,
@@ -20,6 +20,7 @@ from losslab.permalink import (
     optimizer_kwargs,
     parse_query,
     reconcile,
+    surface_params,
     to_query,
 )
 from tests.permalink_corpus import MALFORMED_LINKS
@@ -285,6 +286,37 @@ def test_a_start_with_the_wrong_number_of_coordinates_takes_the_surfaces_default
 def test_a_2d_surface_without_a_start_gets_its_default_start_silently():
     s, notes = parse_query({"surface": "rosenbrock"})
     assert s.start == default_start("rosenbrock") and len(s.start) == 2 and notes == []
+
+
+def test_a_link_to_a_steep_surface_opens_with_its_steady_rate():
+    s = parsed({"surface": "rosenbrock"})
+    curvature = stability.largest_curvature(surfaces.get("rosenbrock"), s.start)
+    assert s.learning_rates == (stability.steady_rate(surfaces.get("rosenbrock"), s.start),)
+    assert s.learning_rates[0] <= 1 / curvature < 2 * s.learning_rates[0] or (
+        s.learning_rates[0] == stability.RATE_LADDER[0])
+    assert to_query(s) == {"surface": "rosenbrock"}  # the rate is implied, not written
+
+
+def test_the_steady_rate_goes_to_curvature_bound_optimisers_only():
+    s = parsed({"surface": "himmelblau", "opt": "adam,sgd,momentum"})
+    steady = stability.steady_rate(surfaces.get("himmelblau"), s.start)
+    assert s.learning_rates == (Settings().learning_rates[0], steady, steady)
+    assert "lr" not in to_query(s)
+
+
+def test_a_given_rate_and_the_baselines_own_surface_keep_their_rates():
+    assert parsed({"surface": "rosenbrock", "lr": "0.05"}).learning_rates == (0.05,)
+    assert parsed({"x": "5"}).learning_rates == Settings().learning_rates
+    assert parsed({"surface": "linear_regression"}).learning_rates == Settings().learning_rates
+
+
+@pytest.mark.parametrize("name", [n for n, s in surfaces.SURFACES.items()
+                                  if s.dim == 2 and s.data is None])
+def test_a_plain_link_to_a_surface_does_not_overshoot_at_the_start(name):
+    s = parsed({"surface": name})
+    curvature = stability.largest_curvature(surfaces.get(name, **surface_params(s)), s.start)
+    lr = s.learning_rates[0]
+    assert curvature <= 0 or lr * curvature <= 1 or lr == stability.RATE_LADDER[0]
 
 
 def test_the_default_start_is_inside_the_window():

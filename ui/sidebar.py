@@ -13,9 +13,7 @@ from losslab.permalink import CUSTOM, FIELD, NO_LESSON, Settings
 from ui import state
 from ui.state import seed
 
-# Learning rates a slider offers: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade, 1e-4 to 10.
-_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
-LR_GRID = tuple(float(f"{m}e{k}") for k in range(-4, 1) for m in _MANTISSAS) + (10.0,)
+LR_GRID = stability.RATE_LADDER  # the rates a slider offers
 
 OPTIMIZER_LABELS = {
     "sgd": "Gradient descent (SGD)",
@@ -69,15 +67,15 @@ def _switch_view() -> None:
 
 def _stable_rates(settings: Settings) -> tuple[float, ...]:
     """Learning rates that suit a newly picked surface: plain gradient descent and its momentum
-    variants get the largest slider rate below 1/λmax at the start (steady, no overshoot);
-    adaptive optimisers keep theirs."""
+    variants get the surface's steady rate at the start (no overshoot); adaptive optimisers
+    keep theirs."""
     try:
-        curvature = stability.largest_curvature(surfaces.get(settings.surface), settings.start)
-    except (KeyError, ValueError, ArithmeticError):
+        surface = surfaces.get(settings.surface, **permalink.surface_params(settings))
+        steady = stability.steady_rate(surface, settings.start)
+    except (KeyError, ValueError):
+        steady = None
+    if steady is None:
         return settings.learning_rates
-    if not math.isfinite(curvature) or curvature <= 0:
-        return settings.learning_rates
-    steady = max([r for r in LR_GRID if r <= 1.0 / curvature] or [LR_GRID[0]])
     rates = tuple(
         steady if name in ("sgd", "momentum", "nesterov") else rate
         for name, rate in zip(settings.optimizers, settings.rates(), strict=True)

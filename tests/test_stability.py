@@ -1,0 +1,71 @@
+"""The plain-gradient-descent stability rule: the bound 2/λ, the regimes, the steady rate."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from losslab import stability, surfaces
+from losslab.expressions import compile_expression
+
+
+def quadratic(a: float, b: float) -> surfaces.Surface:
+    """L = a·w1² + b·w2²: Hessian diag(2a, 2b)."""
+    return compile_expression(f"{a}*w1^2 + {b}*w2^2").surface
+
+
+def test_the_ladder_is_the_sliders_rates_in_order():
+    ladder = stability.RATE_LADDER
+    assert ladder[0] == 1e-4 and ladder[-1] == 10.0 and len(ladder) == 51
+    assert list(ladder) == sorted(set(ladder))
+    assert {0.001, 0.01, 0.05, 0.1, 1.0} <= set(ladder)
+
+
+def test_largest_curvature_is_the_top_hessian_eigenvalue():
+    assert stability.largest_curvature(quadratic(3, 0.5), (1.0, -2.0)) == pytest.approx(6.0)
+    rosenbrock = surfaces.get("rosenbrock")
+    h = rosenbrock.hessian(np.array([-1.5, 2.0]))
+    assert stability.largest_curvature(rosenbrock, (-1.5, 2.0)) == pytest.approx(
+        np.linalg.eigvalsh(h).max())
+
+
+@pytest.mark.parametrize(
+    ("lr", "regime"),
+    [(0.05, "monotone"), (0.1, "monotone"), (0.15, "oscillating"), (0.2, "borderline"),
+     (0.3, "diverging")],
+)
+def test_regimes_follow_one_and_two_over_lambda(lr, regime):
+    assert stability.gd_bound(10.0) == pytest.approx(0.2)
+    assert stability.regime(lr, 10.0) == regime
+
+
+def test_no_curvature_means_no_bound():
+    assert stability.gd_bound(0.0) == math.inf and stability.gd_bound(-1.0) == math.inf
+    assert stability.regime(5.0, -1.0) == "any"
+
+
+@given(st.floats(0.05, 1e5))
+def test_the_steady_rate_is_the_largest_rung_at_most_one_over_lambda(curvature):
+    surface = quadratic(curvature / 2, curvature / 20)
+    rate = stability.steady_rate(surface, (0.3, 0.3))
+    rungs = [r for r in stability.RATE_LADDER if r <= 1 / curvature]
+    assert rate == (max(rungs) if rungs else stability.RATE_LADDER[0])
+
+
+def test_the_steady_rate_creeps_without_overshooting_on_a_quadratic():
+    surface = quadratic(4.0, 1.0)  # λmax = 8
+    rate = stability.steady_rate(surface, (1.0, 1.0))
+    assert rate == 0.12
+    w = np.array([1.0, 1.0])
+    for _ in range(20):
+        new = w - rate * surface.grad(w)
+        assert np.all(np.sign(new) == np.sign(w)) and np.all(np.abs(new) < np.abs(w))
+        w = new
+
+
+def test_a_surface_curving_down_has_no_steady_rate():
+    assert stability.steady_rate(quadratic(-1.0, -2.0), (0.5, 0.5)) is None
