@@ -1,4 +1,4 @@
-"""A reference for the browser benchmarks: the bare app plus one small chart that follows the slider.
+"""A reference for the browser benchmarks: the bare app plus one chart that follows the slider.
 
 The same "Learning rate" ``select_slider`` (key ``lr``) as ``bare_app.py``, and below it one
 Vega-Lite line of the 100-step gradient-descent path on Rosenbrock's surface at that rate. Nothing

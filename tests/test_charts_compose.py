@@ -114,7 +114,26 @@ def test_the_lesson_spec_is_the_lesson_figure():
         for lr in (0.01, 0.1, 0.3)
     ]
     for history in (runs, runs[0][1]):
-        assert same(charts.lesson_spec(s, history), charts.lesson_figure(s, history).to_dict())
+        spec = charts.lesson_spec(s, history)
+        assert by_content(spec) == by_content(charts.lesson_figure(s, history).to_dict())
+        validate_jsonschema(spec, load_schema())
+    curves_only = charts.lesson_spec(s, None)  # Altair hoists the shared data: compare rows
+    validate_jsonschema(curves_only, load_schema())
+    assert curves_only["datasets"][charts.LESSON_CURVE] == charts.records(
+        charts.lesson_frames(s, None)[0])
+
+
+def test_a_lesson_skeleton_filled_with_new_rows_draws_those_rows():
+    s = surfaces.get("single_point")
+    first, other = (descent.run(s, optimizers.sgd(learning_rate=lr), start=[-1.0], steps=30)
+                    for lr in (0.05, 0.07))
+    curve, path = charts.lesson_frames(s, first)
+    skeleton = charts.lesson_skeleton(charts.lesson_shape(path), step=10)
+    new_curve, new_path = charts.lesson_frames(s, other)
+    assert charts.lesson_shape(new_path) == charts.lesson_shape(path)  # the skeleton is reused
+    filled = charts.fill_lesson(skeleton, charts.records(new_curve), charts.records(new_path))
+    assert by_content(filled) == by_content(charts.lesson_spec(s, other, step=10))
+    assert by_content(filled) != by_content(charts.lesson_spec(s, first, step=10))
 
 
 def test_layer_and_concat_specs_lift_datasets_and_params():
@@ -147,3 +166,58 @@ def test_a_metrics_skeleton_filled_with_runs_draws_those_runs(runs):
     )
     assert by_content(filled) == by_content(direct)
     validate_jsonschema(charts.compose(charts.step_param(40), filled), load_schema())
+
+
+def test_skeletons_built_for_stand_in_names_take_any_names(runs):
+    s, hs = runs
+    grid = grids.evaluate(s, 60)
+    named = [(f"{name}, lr 0.01: diverged at step 3", h) for name, h in hs]
+    _, _, shape = charts.path_tables(grid.window, named)
+    tables, metric_shape = charts.metrics_tables(named, minimizers=s.minimizers)
+    stand_ins = charts.placeholders(len(named))
+    names = dict(zip(stand_ins, shape.names, strict=True))
+    assert charts.renamed(
+        charts.path_skeleton(grid, shape._replace(names=stand_ins), "step"), names
+    ) == charts.path_skeleton(grid, shape, "step")
+    assert charts.renamed(
+        charts.metrics_skeleton(metric_shape._replace(names=stand_ins), "step"), names
+    ) == charts.metrics_skeleton(metric_shape, "step")
+
+
+def test_renamed_replaces_whole_strings_only_and_copies():
+    spec = {"domain": ["a", "b"], "title": "a and b", "n": 1, "nested": [{"v": "b"}]}
+    out = charts.renamed(spec, {"a": "Adam", "b": "SGD"})
+    assert out == {"domain": ["Adam", "SGD"], "title": "a and b", "n": 1,
+                   "nested": [{"v": "SGD"}]}
+    assert spec["domain"] == ["a", "b"]
+
+
+def test_stable_names_keep_a_spec_identical_when_only_rows_change():
+    s = surfaces.get("single_point")
+    specs = [
+        charts.stable_names(charts.lesson_figure(
+            s, descent.run(s, optimizers.sgd(learning_rate=lr), start=[-1.0], steps=20)
+        ).to_dict())
+        for lr in (0.05, 0.06)
+    ]
+    body = [{k: v for k, v in spec.items() if k != "datasets"} for spec in specs]
+    assert body[0] == body[1]
+    assert specs[0]["datasets"] != specs[1]["datasets"]
+    assert all(name.startswith("rows-") for name in specs[0]["datasets"])
+    raw = charts.lesson_figure(s, descent.run(s, optimizers.sgd(learning_rate=0.05),
+                                              start=[-1.0], steps=20)).to_dict()
+    assert by_content(specs[0]) == by_content(raw)  # same rows, only names differ
+    validate_jsonschema(specs[0], load_schema())
+
+
+def test_stable_names_leave_fixed_names_and_other_name_keys_alone():
+    spec = {
+        "datasets": {"data-abc": [{"a": 1}], "losslab-paths": [{"a": 2}]},
+        "params": [{"name": "step", "value": 1}],
+        "layer": [{"data": {"name": "losslab-paths"}, "mark": "point"},
+                  {"data": {"name": "data-abc"}, "mark": "line"}],
+    }
+    out = charts.stable_names(spec)
+    assert set(out["datasets"]) == {"rows-1", "losslab-paths"}
+    assert out["layer"][1]["data"] == {"name": "rows-1"}
+    assert out["params"] == spec["params"] and spec["layer"][1]["data"]["name"] == "data-abc"

@@ -159,6 +159,11 @@ def map_spec_of(
         named_runs, minimizers=surface.minimizers or None,
         optimal_value=surface.optimal_value, rates=rates,
     )
+    # The layers are built for stand-in names (cached, whatever each run is called this
+    # time: its legend entry changes with the outcome) and this run's names put in after.
+    stand_ins = charts.placeholders(len(shape.names))
+    names = dict(zip(stand_ins, shape.names, strict=True))
+    shape, metric_shape = shape._replace(names=stand_ins), metric_shape._replace(names=stand_ins)
     skeleton = (
         skeleton_of(grid_, shape, param.name, size) if cache_key is None
         else path_skeleton(cache_key, resolution, shape, param.name, size)
@@ -166,9 +171,9 @@ def map_spec_of(
     # Rows go in as DataFrames: Streamlit sends datasets as Arrow, and a DataFrame converts
     # directly where a list of records would first be rebuilt into one.
     views = [
-        charts.overlay(background, with_frames(skeleton, {
+        charts.overlay(background, with_frames(charts.renamed(skeleton, names), {
             charts.PATHS_DATA: paths, charts.ARROWS_DATA: arrows})),
-        with_frames(metrics_skeleton(metric_shape, param.name), {
+        with_frames(charts.renamed(metrics_skeleton(metric_shape, param.name), names), {
             charts.metric_source(value): frame for value, frame in metric_tables.items()}),
     ]
     return charts.compose(param, *views)
@@ -186,6 +191,12 @@ def as_frames(spec: dict) -> dict:
         for name, rows in spec.get("datasets", {}).items()
     }
     return {**spec, "datasets": datasets} if datasets else spec
+
+
+@st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
+def lesson_skeleton(shape: charts.LessonShape, step: int | None, width: int, height: int) -> dict:
+    """The lesson figure's spec without data: it changes only with the runs' names and length."""
+    return charts.lesson_skeleton(shape, step=step, width=width, height=height)
 
 
 @st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)

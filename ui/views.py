@@ -69,6 +69,9 @@ def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) ->
     # Charts keep their own size ("pad"): "fit" is meant for single views, and re-fitting a
     # compound chart makes every step of the scrubber re-lay out axes and legends.
     spec = {**spec, "config": config, "autosize": {"type": "pad", "contains": "padding"}}
+    # Datasets named by position, not content: a rerun with new rows then keeps the spec
+    # identical and the browser swaps the rows in instead of rebuilding the chart.
+    spec = charts.stable_names(spec)
     container.vega_lite_chart(spec=spec, width="content", key=key)
 
 
@@ -300,15 +303,15 @@ def lesson_view(s: Settings) -> None:
     histories = histories_for(s, surface) if shown else []
     names = run_names(s)
     scale = presenter_scale(s)
-    figure = charts.lesson_spec(
-        surface,
-        list(zip(names, histories, strict=True)) if histories else None,
+    curve, path = charts.lesson_frames(
+        surface, list(zip(names, histories, strict=True)) if histories else None,
         w_range=(s.w_min, s.w_max),
-        step=s.step,
-        width=int(320 * scale),
-        height=int(280 * scale),
     )
-    show(figure, s, "lesson_chart")
+    # The spec is cached by the runs' names and length; only this run's rows are new.
+    skeleton = compute.lesson_skeleton(
+        charts.lesson_shape(path), s.step, int(320 * scale), int(280 * scale)
+    )
+    show(charts.fill_lesson(skeleton, curve, path), s, "lesson_chart")
     if not histories:
         return
     browser.playback_controls()

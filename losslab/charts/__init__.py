@@ -5,11 +5,26 @@ follow the browser-side step share one ``step_param`` and are joined with ``link
 """
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-from losslab.charts._compose import compose, concat_spec, layer_spec, overlay
+from losslab.charts._compose import (
+    compose,
+    concat_spec,
+    layer_spec,
+    overlay,
+    placeholders,
+    records,
+    renamed,
+    stable_names,
+)
 from losslab.charts._lesson import (
+    LESSON_CURVE,
+    LESSON_PATH,
     MAX_DRAWN_STEPS,
+    LessonShape,
+    fill_lesson,
     lesson_figure,
     lesson_frames,
+    lesson_shape,
+    lesson_skeleton,
     lesson_spec,
     step_sentence,
 )
@@ -56,7 +71,13 @@ __all__ = [
     "data_space_chart",
     "fill_paths",
     "layer_spec",
+    "LESSON_CURVE",
+    "LESSON_PATH",
+    "LessonShape",
+    "fill_lesson",
     "lesson_figure",
+    "lesson_shape",
+    "lesson_skeleton",
     "lesson_frames",
     "lesson_spec",
     "link",
@@ -74,7 +95,11 @@ __all__ = [
     "path_overlay",
     "path_skeleton",
     "path_tables",
+    "placeholders",
+    "records",
+    "renamed",
     "slice_charts",
+    "stable_names",
     "step_param",
     "step_sentence",
     "surface_map",

@@ -13,7 +13,8 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["compose", "concat_spec", "layer_spec", "overlay", "records"]
+__all__ = ["compose", "concat_spec", "layer_spec", "overlay", "placeholders", "records", "renamed",
+           "stable_names"]
 
 Spec = dict[str, Any]
 
@@ -97,6 +98,78 @@ def compose(
     if datasets:
         out["datasets"] = datasets
     return out
+
+
+def placeholders(count: int) -> tuple[str, ...]:
+    """Stand-in run names for a spec built once and reused for any runs (see ``renamed``)."""
+    return tuple(f"\u2060run {i}\u2060" for i in range(count))
+
+
+def renamed(spec: Any, names: dict[str, str]) -> Any:
+    """A copy of ``spec`` with every string equal to a key of ``names`` replaced by its value.
+
+    Run names change with every setting (a legend entry says "converging" or "diverged at
+    step 3"), but little else in the path and metric layers does: build those layers once
+    with ``placeholders`` for names, cache them, and put this run's names in here.
+    """
+    if isinstance(spec, str):
+        return names.get(spec, spec)
+    if isinstance(spec, dict):
+        return {k: renamed(v, names) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [renamed(v, names) for v in spec]
+    return spec
+
+
+def stable_names(spec: Spec, prefix: str = "rows") -> Spec:
+    """``spec`` with its content-named datasets (``data-<hash>``, as Altair names them) renamed
+    ``rows-1``, ``rows-2``, … in the order the spec first uses them.
+
+    A browser showing a chart compares the new spec with the old one: if only the rows of
+    named datasets differ it swaps those rows in, otherwise it rebuilds the whole view (three
+    to ten times the work). Content names change with every new run; position names do not.
+    """
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+    order: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict):
+                name = data.get("name")
+                if isinstance(name, str) and name.startswith("data-") and name in datasets \
+                        and name not in order:
+                    order.append(name)
+            for key, value in node.items():
+                if key != "datasets":
+                    collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(spec)
+    mapping = {name: f"{prefix}-{i + 1}" for i, name in enumerate(order)}
+    if not mapping:
+        return spec
+
+    def rename(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "datasets" and node is spec:
+                    out[key] = {mapping.get(k, k): v for k, v in value.items()}
+                elif key == "data" and isinstance(value, dict) and value.get("name") in mapping:
+                    out[key] = {**value, "name": mapping[value["name"]]}
+                else:
+                    out[key] = rename(value)
+            return out
+        if isinstance(node, list):
+            return [rename(v) for v in node]
+        return node
+
+    return rename(spec)
 
 
 def records(frame) -> list[dict]:

@@ -9,23 +9,34 @@ The step is a browser-side parameter, so scrubbing never reruns Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-from losslab.charts._compose import concat_spec, layer_spec
+from losslab.charts._compose import concat_spec, layer_spec, records
 from losslab.descent import History
 from losslab.surfaces import Surface
 
 __all__ = [
+    "LESSON_CURVE",
+    "LESSON_PATH",
+    "LessonShape",
     "MAX_DRAWN_STEPS",
+    "fill_lesson",
     "lesson_figure",
     "lesson_frames",
+    "lesson_shape",
+    "lesson_skeleton",
     "lesson_spec",
     "step_sentence",
 ]
+
+LESSON_CURVE = "losslab-lesson-curve"
+LESSON_PATH = "losslab-lesson-path"
+"""Dataset names of the curve and path rows in ``lesson_skeleton``."""
 
 MAX_DRAWN_STEPS = 600
 """Longer runs are thinned to this many evenly spaced iterates (plus the last) for drawing."""
@@ -139,17 +150,30 @@ def lesson_frames(
     return curve, path
 
 
+class LessonShape(NamedTuple):
+    """What the lesson figure's spec depends on besides its rows (hashable: a cache key):
+    the runs' names and the last step drawn."""
+
+    names: tuple[str, ...]
+    last: int
+
+
+def lesson_shape(path: pd.DataFrame) -> LessonShape:
+    """The shape of the figure drawing ``path`` (the second table of ``lesson_frames``)."""
+    if not len(path):
+        return LessonShape((), 0)
+    return LessonShape(tuple(dict.fromkeys(path["run"])), int(path["step"].max()))
+
+
 def _lesson_parts(
-    surface: Surface,
-    history: History | Sequence[Run] | None,
-    w_range: Sequence[float],
-    n_points: int,
+    curve: pd.DataFrame | alt.NamedData,
+    path: pd.DataFrame | alt.NamedData,
+    shape: LessonShape,
     step: int | None,
     width: int,
     height: int,
 ) -> tuple[list[alt.Chart], list[alt.Chart], alt.Chart | None, alt.Parameter | None]:
     """The figure's pieces: loss layers, gradient layers, the sentence row and the step."""
-    curve, path = lesson_frames(surface, history, w_range=w_range, n_points=n_points)
     x = alt.X("w:Q", title="Weight w", scale=alt.Scale(nice=False))
     # Nulls (undefined loss) break the line instead of being bridged.
     line = {"strokeWidth": 2.5, "invalid": "break-paths-show-path-domains"}
@@ -177,9 +201,8 @@ def _lesson_parts(
     loss_layers: list[alt.Chart] = [loss_curve]
     grad_layers: list[alt.Chart] = [zero, grad_curve]
     param = None
-    names = list(dict.fromkeys(path["run"])) if len(path) else []
+    names, last = list(shape.names), shape.last
     if names:
-        last = int(path["step"].max())
         param = step_param(last, step)
         upto = alt.datum.step <= param
         current = alt.datum.step == param
@@ -273,8 +296,9 @@ def lesson_figure(
     (default: the last); the learner moves it in the browser with the "Step" slider under the
     figure, which repaints without a server round trip.
     """
+    curve, path = lesson_frames(surface, history, w_range=w_range, n_points=n_points)
     loss_layers, grad_layers, sentence, param = _lesson_parts(
-        surface, history, w_range, n_points, step, width, height
+        curve, path, lesson_shape(path), step, width, height
     )
     left = alt.layer(*loss_layers).properties(title=_LOSS_TITLE, width=width, height=height)
     right = alt.layer(*grad_layers).properties(title=_GRAD_TITLE, width=width, height=height)
@@ -294,10 +318,21 @@ def lesson_spec(
     width: int = 320,
     height: int = 280,
 ) -> dict:
-    """``lesson_figure(...).to_dict()``, assembled from its layers' dictionaries: the same
-    spec in a fraction of the time, for the app's reruns."""
+    """``lesson_figure(...)`` as a dictionary, assembled from its layers' dictionaries: the
+    same figure in a fraction of the time, its rows under the names ``LESSON_CURVE`` and
+    ``LESSON_PATH``."""
+    curve, path = lesson_frames(surface, history, w_range=w_range, n_points=n_points)
+    skeleton = lesson_skeleton(lesson_shape(path), step=step, width=width, height=height)
+    return fill_lesson(skeleton, records(curve), records(path))
+
+
+def lesson_skeleton(
+    shape: LessonShape, *, step: int | None = None, width: int = 320, height: int = 280
+) -> dict:
+    """The lesson figure's spec with named, empty data: a pure function of hashable facts, so
+    a caller may cache it and only ``fill_lesson`` each new run's rows."""
     loss_layers, grad_layers, sentence, param = _lesson_parts(
-        surface, history, w_range, n_points, step, width, height
+        alt.NamedData(LESSON_CURVE), alt.NamedData(LESSON_PATH), shape, step, width, height
     )
     left = layer_spec(*loss_layers, title=_LOSS_TITLE, width=width, height=height)
     right = layer_spec(*grad_layers, title=_GRAD_TITLE, width=width, height=height)
@@ -307,3 +342,12 @@ def lesson_spec(
         figure["params"] = [param.param.to_dict()]
     figure["resolve"] = {"scale": {"color": "independent"}}
     return figure
+
+
+def fill_lesson(
+    skeleton: dict, curve: Sequence | pd.DataFrame, path: Sequence | pd.DataFrame
+) -> dict:
+    """``skeleton`` with these rows (``lesson_frames``' two tables, as records or DataFrames).
+    Without runs the skeleton draws no path, so no path rows are added."""
+    rows = {LESSON_CURVE: curve, **({LESSON_PATH: path} if len(path) else {})}
+    return {**skeleton, "datasets": {**skeleton.get("datasets", {}), **rows}}
