@@ -159,10 +159,9 @@ def map_spec_of(
         named_runs, minimizers=surface.minimizers or None,
         optimal_value=surface.optimal_value, rates=rates,
     )
-    # The layers are built for stand-in names (cached, whatever each run is called this
-    # time: its legend entry changes with the outcome) and this run's names put in after.
+    # The skeletons read the runs' names from their rows (the legend looks them up in the
+    # browser), so one cached skeleton serves however the runs are called this time.
     stand_ins = charts.placeholders(len(shape.names))
-    names = dict(zip(stand_ins, shape.names, strict=True))
     shape, metric_shape = shape._replace(names=stand_ins), metric_shape._replace(names=stand_ins)
     skeleton = (
         skeleton_of(grid_, shape, param.name, size) if cache_key is None
@@ -171,9 +170,9 @@ def map_spec_of(
     # Rows go in as DataFrames: Streamlit sends datasets as Arrow, and a DataFrame converts
     # directly where a list of records would first be rebuilt into one.
     views = [
-        charts.overlay(background, with_frames(charts.renamed(skeleton, names), {
+        charts.overlay(background, with_frames(skeleton, {
             charts.PATHS_DATA: paths, charts.ARROWS_DATA: arrows})),
-        with_frames(charts.renamed(metrics_skeleton(metric_shape, param.name), names), {
+        with_frames(metrics_skeleton(metric_shape, param.name), {
             charts.metric_source(value): frame for value, frame in metric_tables.items()}),
     ]
     return charts.compose(param, *views)

@@ -12,7 +12,6 @@ from losslab.charts._compose import (
     overlay,
     placeholders,
     records,
-    renamed,
     stable_names,
 )
 from losslab.charts._lesson import (
@@ -97,7 +96,6 @@ __all__ = [
     "path_tables",
     "placeholders",
     "records",
-    "renamed",
     "slice_charts",
     "stable_names",
     "step_param",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 
-__all__ = ["PALETTE", "DASHES", "SHAPES", "step_param", "STEP"]
+__all__ = ["PALETTE", "DASHES", "RUN", "SHAPES", "STEP", "run_field", "run_legend", "step_param"]
 
 STEP = "step"
 """Name of the Vega-Lite parameter holding the step a learner is looking at."""
@@ -25,3 +27,28 @@ def step_param(last_step: int, value: int | None = None) -> alt.Parameter:
         value=start,
         bind=alt.binding_range(min=0, max=max(last_step, 1), step=1, name="Step "),
     )
+
+
+RUN = "run"
+"""Column holding each run's key ("1", "2", …) beside its name (column ``optimizer``)."""
+
+
+def run_field(names: Sequence[str], labels_from: str | None) -> tuple[str, list[str]]:
+    """The field colour, dash and marker follow, and its domain: the runs' keys when the legend
+    reads its labels from the dataset ``labels_from``, else the names themselves."""
+    if labels_from is None:
+        return "optimizer", list(names)
+    return RUN, [str(i + 1) for i in range(len(names))]
+
+
+def run_legend(title: str, labels_from: str | None, **props: object) -> alt.Legend:
+    """The runs' legend. With ``labels_from`` (a named dataset with ``run`` and ``optimizer``
+    columns) each label is looked up in those rows in the browser: a run's name can change
+    (it says "diverged at step 3", or gives the learning rate) while the spec stays the same,
+    and the browser then swaps rows instead of rebuilding the chart."""
+    if labels_from is None:
+        return alt.Legend(title=title, **props)
+    rows = f"data('{labels_from}')"
+    at = f"indexof(pluck({rows}, '{RUN}'), datum.value)"
+    return alt.Legend(title=title, labelExpr=f"{at} < 0 ? datum.value : {rows}[{at}].optimizer",
+                      **props)

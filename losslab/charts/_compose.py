@@ -13,7 +13,7 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["compose", "concat_spec", "layer_spec", "overlay", "placeholders", "records", "renamed",
+__all__ = ["compose", "concat_spec", "layer_spec", "overlay", "placeholders", "records",
            "stable_names"]
 
 Spec = dict[str, Any]
@@ -101,24 +101,8 @@ def compose(
 
 
 def placeholders(count: int) -> tuple[str, ...]:
-    """Stand-in run names for a spec built once and reused for any runs (see ``renamed``)."""
+    """Stand-in run names: a cache key for a skeleton that reads the real names from its rows."""
     return tuple(f"\u2060run {i}\u2060" for i in range(count))
-
-
-def renamed(spec: Any, names: dict[str, str]) -> Any:
-    """A copy of ``spec`` with every string equal to a key of ``names`` replaced by its value.
-
-    Run names change with every setting (a legend entry says "converging" or "diverged at
-    step 3"), but little else in the path and metric layers does: build those layers once
-    with ``placeholders`` for names, cache them, and put this run's names in here.
-    """
-    if isinstance(spec, str):
-        return names.get(spec, spec)
-    if isinstance(spec, dict):
-        return {k: renamed(v, names) for k, v in spec.items()}
-    if isinstance(spec, list):
-        return [renamed(v, names) for v in spec]
-    return spec
 
 
 def stable_names(spec: Spec, prefix: str = "rows") -> Spec:

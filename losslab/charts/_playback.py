@@ -22,7 +22,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import DASHES, PALETTE, SHAPES
+from losslab.charts._common import DASHES, PALETTE, RUN, SHAPES, run_field, run_legend
 from losslab.charts._compose import concat_spec, layer_spec, records
 from losslab.descent import MAX_STEPS, History
 from losslab.surfaces import Surface
@@ -118,7 +118,8 @@ def _check_runs(histories: Sequence[tuple[str, History]]) -> list[tuple[str, His
 
 
 def _metric_frame(runs: list[tuple[str, Array]], value: str, *, log: bool) -> pd.DataFrame:
-    """Long table (run, step, until, value, marker) thinned to ``MAX_METRIC_ROWS``."""
+    """Long table (optimizer, run, step, until, value, marker) thinned to ``MAX_METRIC_ROWS``
+    (``optimizer`` is the run's name, ``run`` its key: "1", "2", … in order)."""
     per_run = max(min(MAX_METRIC_POINTS, MAX_METRIC_ROWS // max(len(runs), 1)), 3)
     frames = []
     for index, (name, series) in enumerate(runs):
@@ -133,6 +134,7 @@ def _metric_frame(runs: list[tuple[str, Array]], value: str, *, log: bool) -> pd
             pd.DataFrame(
                 {
                     "optimizer": name,
+                    RUN: str(index + 1),
                     "step": kept,
                     "until": _until(kept, n),
                     value: _compact(series[kept]),
@@ -143,20 +145,22 @@ def _metric_frame(runs: list[tuple[str, Array]], value: str, *, log: bool) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
-def _styles(names: list[str]) -> dict[str, alt.SchemaBase]:
+def _styles(names: list[str], labels_from: str | None = None) -> dict:
     k = len(names)
-    legend = {"title": "optimiser"}
+    legend = run_legend("optimiser", labels_from)
+    field, domain = run_field(names, labels_from)
     return {
+        "field": field,
         "color": alt.Color(
-            "optimizer:N", scale=alt.Scale(domain=names, range=PALETTE[:k]), legend=legend
+            f"{field}:N", scale=alt.Scale(domain=domain, range=PALETTE[:k]), legend=legend
         ),
-        # Dashes key on a copy of the name so that Vega-Lite does not merge them into the
+        # Dashes key on a copy of the field so that Vega-Lite does not merge them into the
         # legend, where a dashed outline spoils the marker.
         "strokeDash": alt.StrokeDash(
-            "dash:N", scale=alt.Scale(domain=names, range=DASHES[:k]), legend=None
+            "dash:N", scale=alt.Scale(domain=domain, range=DASHES[:k]), legend=None
         ),
         "shape": alt.Shape(
-            "optimizer:N", scale=alt.Scale(domain=names, range=SHAPES[:k]), legend=legend
+            f"{field}:N", scale=alt.Scale(domain=domain, range=SHAPES[:k]), legend=legend
         ),
     }
 
@@ -198,7 +202,7 @@ def _metric_chart(
         )
     )
     line = (
-        base.transform_calculate(dash="datum.optimizer")
+        base.transform_calculate(dash=f"datum.{styles['field']}")
         .mark_line(clip=True)
         .encode(strokeDash=styles["strokeDash"], order="step:Q")
     )
@@ -282,7 +286,7 @@ def metric_source(value: str) -> str:
 def metrics_skeleton(shape: MetricShape, step_name: str) -> dict:
     """The metric charts' spec with named, empty data: cache it and ``fill_metrics`` it."""
     step = alt.param(name=step_name)
-    styles = _styles(list(shape.names))
+    styles = _styles(list(shape.names), labels_from=metric_source(shape.charts[0][0]))
     charts = [
         _metric_chart(alt.NamedData(metric_source(value)), value, title, step, styles,
                       log=log, as_spec=True)

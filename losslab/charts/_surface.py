@@ -21,7 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import DASHES, PALETTE, SHAPES
+from losslab.charts._common import DASHES, PALETTE, RUN, SHAPES, run_field, run_legend
 from losslab.charts._compose import layer_spec, records
 from losslab.contours import contour_lines
 from losslab.descent import MAX_STEPS, History
@@ -108,20 +108,21 @@ def _finite_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 def path_frame(
     histories: Sequence[tuple[str, History]], *, max_points: int = MAX_PATH_POINTS
 ) -> pd.DataFrame:
-    """One row per drawn iterate: ``optimizer, step, next_step, w1, w2, loss, note``.
+    """One row per drawn iterate: ``optimizer, run, step, next_step, w1, w2, loss, note``
+    (``run`` is the run's key, "1", "2", … in order).
 
     A row is "current" for every step in ``[step, next_step)``. Runs are thinned to
     ``max_points`` rows (capped at ``MAX_PATH_POINTS``), at most ``MAX_OPTIMIZERS`` runs are
     taken, and rows with a non-finite number are dropped. ``w2`` is 0 for one-parameter runs.
     ``note`` says where a run diverged.
     """
-    frames = [pd.DataFrame({"optimizer": [], "step": [], "next_step": [], "w1": [], "w2": [],
-                            "loss": [], "note": []})]
-    for name, h, keep, next_step in _runs(histories, max_points):
+    frames = [pd.DataFrame({"optimizer": [], RUN: [], "step": [], "next_step": [], "w1": [],
+                            "w2": [], "loss": [], "note": []})]
+    for index, (name, h, keep, next_step) in enumerate(_runs(histories, max_points)):
         params = np.asarray(h.params, dtype=float)[keep].reshape(len(keep), -1)
         frames.append(pd.DataFrame({
-            "optimizer": name, "step": keep, "next_step": next_step, "w1": params[:, 0],
-            "w2": params[:, 1] if params.shape[1] > 1 else 0.0,
+            "optimizer": name, RUN: str(index + 1), "step": keep, "next_step": next_step,
+            "w1": params[:, 0], "w2": params[:, 1] if params.shape[1] > 1 else 0.0,
             "loss": np.asarray(h.loss, dtype=float)[keep],
             "note": "" if h.diverged_at is None else f"diverged at step {h.diverged_at}",
         }))
@@ -251,15 +252,20 @@ def _loss_legend_fill(raster: Raster) -> alt.Fill:
     return alt.Fill("shade:Q", scale=scale, legend=legend)
 
 
-def _optimizer_encodings(names: list[str]) -> dict[str, alt.FieldChannelMixin]:
-    legend = alt.Legend(title="Optimiser", symbolStrokeWidth=2)
+def _optimizer_encodings(
+    names: list[str], labels_from: str | None = None
+) -> dict[str, alt.FieldChannelMixin]:
+    """Colour, dash and marker per run, in one legend (labels read from ``labels_from``'s rows
+    when given: see ``run_legend``)."""
+    legend = run_legend("Optimiser", labels_from, symbolStrokeWidth=2)
+    field, domain = run_field(names, labels_from)
     n = len(names)
     return {
-        "color": alt.Color("optimizer:N", scale=alt.Scale(domain=names, range=PALETTE[:n]),
+        "color": alt.Color(f"{field}:N", scale=alt.Scale(domain=domain, range=PALETTE[:n]),
                            legend=legend),
-        "strokeDash": alt.StrokeDash("optimizer:N", scale=alt.Scale(domain=names,
+        "strokeDash": alt.StrokeDash(f"{field}:N", scale=alt.Scale(domain=domain,
                                      range=DASHES[:n]), legend=legend),
-        "shape": alt.Shape("optimizer:N", scale=alt.Scale(domain=names, range=SHAPES[:n]),
+        "shape": alt.Shape(f"{field}:N", scale=alt.Scale(domain=domain, range=SHAPES[:n]),
                            legend=legend),
     }
 
@@ -443,7 +449,8 @@ def path_skeleton(grid: Grid, shape: PathShape, step_name: str | None, *, size: 
     x, y, tip_w = _axes(grid)
     step_param = alt.param(name=step_name) if step_name else None
     layers = _path_layers_from(
-        alt.NamedData(PATHS_DATA), alt.NamedData(ARROWS_DATA), shape, step_param, x, y, tip_w
+        alt.NamedData(PATHS_DATA), alt.NamedData(ARROWS_DATA), shape, step_param, x, y, tip_w,
+        labels_from=PATHS_DATA,
     )
     size = int(min(max(int(size), 120), 1200))
     spec = layer_spec(*layers, width=size, height=size)
@@ -465,8 +472,10 @@ def _path_layers(histories, window, step_param, x, y, tip_w) -> list[alt.Chart]:
     return _path_layers_from(paths, arrows, shape, step_param, x, y, tip_w)
 
 
-def _path_layers_from(paths, arrows, shape: PathShape, step_param, x, y, tip_w) -> list:
-    enc = _optimizer_encodings(list(shape.names))
+def _path_layers_from(
+    paths, arrows, shape: PathShape, step_param, x, y, tip_w, labels_from: str | None = None
+) -> list:
+    enc = _optimizer_encodings(list(shape.names), labels_from)
     tip = [alt.Tooltip("optimizer:N"), alt.Tooltip("step:Q"), *tip_w,
            alt.Tooltip("loss:Q", format=_FMT)]
     if shape.has_note:
