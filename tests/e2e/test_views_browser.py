@@ -30,6 +30,26 @@ def test_rosenbrock_renders_the_surface_image_contours_and_paths(page, server_ur
     page.screenshot(path=str(tmp_path / "rosenbrock.png"))
 
 
+def test_the_legend_follows_a_new_learning_rate_without_a_new_chart(page, server_url):
+    """Run names are rows: after a key press the legend says the new outcome, and the chart
+    took the new rows into the view it had (the step slider it drew is the same element)."""
+    page.goto(server_url + "/?surface=rosenbrock&lr=0.0008")  # 30 steps
+    wait_for_app(page, charts=1)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    page.wait_for_function("() => [...document.querySelectorAll('svg text')].some("
+                           "t => t.textContent.includes('Gradient descent: converging'))")
+    step_input(page).evaluate("el => el.dataset.mark = 'first view'")
+    thumb = page.locator(".st-key-w_lr").get_by_role("slider")
+    thumb.focus()
+    thumb.press("ArrowRight")  # 0.0008 → 0.001: plain gradient descent now oscillates
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('svg text')].some("
+        "t => t.textContent.includes('Gradient descent: oscillating'))", timeout=15_000)
+    assert page.locator(NO_EXCEPTION).count() == 0
+    assert chart.locator("svg text", has_text="Gradient descent: converging").count() == 0
+    assert step_input(page).evaluate("el => el.dataset.mark") == "first view"
+
+
 def test_scrubbing_the_step_sends_nothing_to_the_server(page, server_url):
     frames: list[object] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
