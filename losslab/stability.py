@@ -52,14 +52,20 @@ def regime(learning_rate: float, curvature: float) -> Regime:
     return "oscillating" if q > 1.0 else "monotone"
 
 
+STEADY = 0.8
+"""``steady_rate`` keeps lr·λmax at most this: a creep without overshoot, but not lr = 1/λ
+exactly, which would jump to the bottom of the steepest direction in one step."""
+
+
 def steady_rate(surface: Surface, at: Sequence[float]) -> float | None:
-    """The largest ``RATE_LADDER`` rate at most 1/λmax at ``at``: plain gradient descent from
-    there creeps without overshooting (the smallest rung if even that is too large). ``None``
-    where the surface does not curve up (λmax ≤ 0) or its curvature is not finite."""
+    """The largest ``RATE_LADDER`` rate at most ``STEADY``/λmax at ``at``: plain gradient
+    descent from there creeps without overshooting (the smallest rung if even that is too
+    large). ``None`` where the surface does not curve up (λmax ≤ 0) or its curvature is not
+    finite."""
     try:
         curvature = largest_curvature(surface, at)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None
     if not math.isfinite(curvature) or curvature <= 0:
         return None
-    return max([r for r in RATE_LADDER if r <= 1.0 / curvature] or [RATE_LADDER[0]])
+    return max([r for r in RATE_LADDER if r * curvature <= STEADY] or [RATE_LADDER[0]])

@@ -280,6 +280,17 @@ def test_momentum_arrows_come_only_from_runs_that_keep_a_momentum_buffer():
     assert set(kinds["Momentum"]) == {"−gradient", "−momentum"}
 
 
+def test_no_arrow_is_drawn_where_the_gradient_has_vanished():
+    surface = _bowl()
+    run = descent.run(surface, optimizers.sgd(learning_rate=0.2), start=[-1.0, 2.5], steps=200)
+    norms = np.hypot(*np.asarray(run.grad).T)
+    assert norms[-1] < 1e-6 * norms[0]  # converged: the last directions are noise
+    arrows = arrow_frame([("GD", run)], WINDOW)
+    drawn = arrows["magnitude"]
+    assert len(drawn) and drawn.min() >= 1e-3 * norms.max()
+    assert arrows["step"].max() < len(run) - 1
+
+
 def test_a_one_parameter_surface_has_no_map():
     flat = Surface(name="line", title="line", dim=1, loss_fn=lambda p: p[0] ** 2,
                    grad_fn=lambda p: 2 * p, hessian_fn=lambda p: np.full((1, 1), 2.0),

@@ -143,6 +143,18 @@ def _arrows(x, y, vx, vy, spans: tuple[float, float], length) -> dict[str, np.nd
                 "angle": np.round(np.degrees(np.arctan2(ux, uy)) % 360.0, 1)}
 
 
+_NEGLIGIBLE = 1e-3
+"""An arrow whose vector is below this fraction of its run's largest is not drawn: at a
+minimum the gradient is practically zero and its direction is rounding noise."""
+
+
+def _significant(frame: pd.DataFrame) -> pd.DataFrame:
+    finite = frame["magnitude"][np.isfinite(frame["magnitude"])]
+    if finite.empty:
+        return frame
+    return frame[~(frame["magnitude"] < _NEGLIGIBLE * finite.max())]
+
+
 def arrow_frame(
     histories: Sequence[tuple[str, History]],
     window: tuple[tuple[float, float], tuple[float, float]],
@@ -157,7 +169,8 @@ def arrow_frame(
     state: where a momentum method steps). The −gradient arrow is ``_ARROW`` of the map's side
     long; the −momentum arrow that times the ratio of the two vectors' on-screen lengths,
     clipped to [¼, 2½], so a build-up of momentum shows. ``magnitude`` is the vector's norm.
-    Zero and non-finite vectors are dropped.
+    Zero and non-finite vectors are dropped, and so are vectors below a thousandth of the
+    largest of their run and kind (at a minimum the direction is only rounding noise).
     """
     spans = (window[0][1] - window[0][0], window[1][1] - window[1][0])
     frames = [pd.DataFrame({c: [] for c in ("optimizer", "step", "next_step", "kind", "x", "y",
@@ -167,17 +180,18 @@ def arrow_frame(
         if p.ndim != 2 or p.shape[1] != 2:
             continue
         common = {"optimizer": name, "step": keep, "next_step": next_step}
-        frames.append(pd.DataFrame({**common, "kind": "−gradient", "magnitude": np.hypot(*g.T),
-                                    **_arrows(*p.T, *-g.T, spans, _ARROW)}))
+        frames.append(_significant(pd.DataFrame({
+            **common, "kind": "−gradient", "magnitude": np.hypot(*g.T),
+            **_arrows(*p.T, *-g.T, spans, _ARROW)})))
         m = next((h.state[k] for k in MOMENTUM_STATE_NAMES if k in h.state), None)
         if m is not None and np.shape(m) == np.shape(h.params):
             m = np.asarray(m, dtype=float)[keep]
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.hypot(*(m / spans).T) / np.hypot(*(g / spans).T)
             length = _ARROW * np.clip(np.nan_to_num(ratio, nan=1.0, posinf=2.5), 0.25, 2.5)
-            frames.append(pd.DataFrame({**common, "kind": "−momentum",
-                                        "magnitude": np.hypot(*m.T),
-                                        **_arrows(*p.T, *-m.T, spans, length)}))
+            frames.append(_significant(pd.DataFrame({
+                **common, "kind": "−momentum", "magnitude": np.hypot(*m.T),
+                **_arrows(*p.T, *-m.T, spans, length)})))
     out = pd.concat(frames[1:], ignore_index=True) if len(frames) > 1 else frames[0]
     out = _finite_rows(out, ["x", "y", "x2", "y2", "angle", "magnitude"])
     return out[out["magnitude"] > 0].reset_index(drop=True)
