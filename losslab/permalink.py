@@ -442,6 +442,21 @@ def _implied_start(surface: str, base: Settings) -> tuple[float, ...]:
     return base.start if s is None or len(base.start) == s.dim else default_start(surface)
 
 
+# Settings a surface reads differently from the others, and its own default for them: a link
+# or a switch to the surface that leaves them out gets these (with the shared noise of 0.2,
+# logistic regression's classes would not overlap, so it would have no minimum).
+SURFACE_DEFAULTS = MappingProxyType({
+    "logistic_regression": MappingProxyType({"noise": 1.0}),
+})
+
+
+def _implied_surface_settings(surface: str, base: Settings) -> dict[str, object]:
+    """The fields a link to ``surface`` that leaves them out means (see ``SURFACE_DEFAULTS``)."""
+    if surface == base.surface:
+        return {}
+    return dict(SURFACE_DEFAULTS.get(surface, {}))
+
+
 # Optimisers whose stable rate is set by the curvature alone (the adaptive ones rescale steps).
 _CURVATURE_BOUND = ("sgd", "momentum", "nesterov")
 
@@ -473,7 +488,10 @@ def _implied_rates(s: Settings, base: Settings) -> tuple[float, ...]:
 
 def _reconcile(s: Settings, base: Settings, given: set[str], notes: _Notes) -> Settings:
     """``s`` with fields that contradict each other repaired; a note for each given one."""
-    changes: dict[str, object] = {}
+    implied = {k: v for k, v in _implied_surface_settings(s.surface, base).items()
+               if k not in given}
+    s = dataclasses.replace(s, **implied) if implied else s
+    changes: dict[str, object] = dict(implied)
     dim = SURFACES[s.surface].dim if s.surface in SURFACES else None
     if dim is not None and len(s.start) != dim:
         changes["start"] = _implied_start(s.surface, base)
@@ -619,6 +637,7 @@ def to_query(settings: Settings) -> dict[str, str]:
     implied = {
         "start": _implied_start(settings.surface, base),
         "learning_rates": _implied_rates(settings, base),
+        **_implied_surface_settings(settings.surface, base),
     }
     out = {}
     if settings.lesson != FIELD["lesson"].default:

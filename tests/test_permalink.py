@@ -319,6 +319,15 @@ def test_a_plain_link_to_a_surface_does_not_overshoot_at_the_start(name):
     assert curvature <= 0 or lr * curvature <= 1 or lr == stability.RATE_LADDER[0]
 
 
+def test_logistic_regression_opens_with_overlapping_classes():
+    s = parsed({"surface": "logistic_regression"})
+    assert s.noise == 1.0 and "noise" not in to_query(s)
+    assert parsed({"surface": "logistic_regression", "noise": "0.2"}).noise == 0.2
+    assert parsed({"surface": "linear_regression"}).noise == Settings().noise
+    built = surfaces.get("logistic_regression", **surface_params(s))
+    assert built.minimizers  # overlapping classes: a finite best fit exists
+
+
 def test_the_default_start_is_inside_the_window():
     for name, surface in surfaces.SURFACES.items():
         start = default_start(name)

@@ -87,7 +87,8 @@ def _switch_surface() -> None:
     settings = state.current()
     name = st.session_state[state.widget_key("surface")]
     start = permalink.default_start(name) if name != CUSTOM else settings.start
-    new = dataclasses.replace(settings, surface=name, start=start)
+    new = dataclasses.replace(settings, surface=name, start=start,
+                              **permalink.SURFACE_DEFAULTS.get(name, {}))
     if name != CUSTOM:
         new = dataclasses.replace(new, learning_rates=_stable_rates(new))
     state.replace_all(permalink.reconcile(new)[0])
