@@ -94,10 +94,11 @@ def _hyper(optimizer: str, name: str) -> tuple[float, float, float]:
 
 # Surface builder parameter -> Settings field.
 _SURFACE_PARAMS = MappingProxyType({
-    "x": "x", "y_true": "y_true", "condition": "kappa", "n": "n", "noise": "noise",
-    "seed": "seed", "loss": "loss_kind", "l1": "l1", "l2": "l2",
+    "x": "x", "y_true": "y_true", "condition": "kappa", "angle": "angle", "n": "n",
+    "noise": "noise", "seed": "seed", "loss": "loss_kind", "delta": "delta", "l1": "l1",
+    "l2": "l2",
 })
-_SHARED_HYPERPARAMS = ("momentum", "beta1", "beta2", "weight_decay", "damping")
+_SHARED_HYPERPARAMS = ("momentum", "decay", "beta1", "beta2", "weight_decay", "damping")
 _RATES = {name: _hyper(name, "learning_rate")[1:] for name in OPTIMIZER_NAMES}
 _RATE_RANGE = (min(lo for lo, _ in _RATES.values()), max(hi for _, hi in _RATES.values()))
 
@@ -125,6 +126,8 @@ FIELDS: tuple[Field, ...] = (
           help="Right end of the plotted w range (one-weight surfaces)."),
     Field("kappa", "kappa", "float", 10.0, 1.0, 1000.0, "Condition number",
           help="Steepest over flattest curvature of the ravine."),
+    Field("angle", "angle", "float", 0.0, -90.0, 90.0, "Ravine angle (°)",
+          help="Turns the ravine: at 0 its floor lies along w1, at 45 it runs diagonally."),
     Field("n", "n", "int", 200, nn.MIN_ROWS, nn.MAX_ROWS, "Data rows",
           help="How many data points are generated."),
     Field("noise", "noise", "float", 0.2, 0.0, nn.MAX_NOISE, "Noise",
@@ -132,6 +135,8 @@ FIELDS: tuple[Field, ...] = (
     Field("loss_kind", "loss", "choice", "mse", label="Loss",
           help="Squared error, absolute error, or Huber (squared near 0, absolute far away).",
           choices=("mse", "mae", "huber")),
+    Field("delta", "delta", "float", 1.0, 0.01, 100.0, "Huber δ",
+          help="Where Huber loss turns from squared (small residuals) to absolute (large ones)."),
     Field("l1", "l1", "float", 0.0, 0.0, 10.0, "L1 penalty",
           help="Adds l1·Σ|w| to the loss: pulls weights to exactly zero."),
     Field("l2", "l2", "float", 0.0, 0.0, 10.0, "L2 penalty",
@@ -144,6 +149,9 @@ FIELDS: tuple[Field, ...] = (
           max_items=MAX_OPTIMIZERS),
     Field("momentum", "mom", "float", *_hyper("momentum", "momentum"), "Momentum",
           help="How much of the previous step carries over (momentum and Nesterov)."),
+    Field("decay", "decay", "float", *_hyper("rmsprop", "decay"), "RMSProp decay",
+          help="RMSProp: how slowly the running mean of squared gradients forgets "
+               "(torch's alpha)."),
     Field("beta1", "b1", "float", *_hyper("adam", "beta1"), "β₁",
           help="Adam's decay rate of the running mean of gradients."),
     Field("beta2", "b2", "float", *_hyper("adam", "beta2"), "β₂",
@@ -219,14 +227,17 @@ class Settings:
     w_min: float = -1.0
     w_max: float = 3.0
     kappa: float = 10.0
+    angle: float = 0.0
     n: int = 200
     noise: float = 0.2
     loss_kind: str = "mse"
+    delta: float = 1.0
     l1: float = 0.0
     l2: float = 0.0
     optimizers: tuple[str, ...] = ("sgd",)
     learning_rates: tuple[float, ...] = (0.05,)
     momentum: float = 0.9
+    decay: float = 0.99
     beta1: float = 0.9
     beta2: float = 0.999
     weight_decay: float = 0.01
@@ -610,7 +621,8 @@ def _as_text(f: Field, value: object) -> str:
 
 def optimizer_kwargs(settings: Settings) -> tuple[tuple[str, dict[str, float]], ...]:
     """``(name, hyperparameters)`` of each run, ready for ``optimizers.make(name, **kw)``: its
-    learning rate, and of momentum, beta1, beta2, weight_decay and damping those it takes."""
+    learning rate, and of momentum, decay, beta1, beta2, weight_decay and damping those it
+    takes."""
     runs = []
     for name, lr in zip(settings.optimizers, settings.rates(), strict=True):
         kwargs = {"learning_rate": lr}

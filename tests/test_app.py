@@ -79,6 +79,18 @@ def test_the_surface_link_opens_the_two_weight_view_with_an_image_layer():
     assert at.radio(key="w_view").value == "surface"
 
 
+def test_the_ravine_angle_huber_delta_and_rmsprop_decay_controls_reach_the_link():
+    at = open_app({"surface": "ravine", "opt": "rmsprop"})
+    at.slider(key="w_angle").set_value(45.0).run()
+    assert at.query_params["angle"] in ("45", ["45"])
+    at.number_input(key="w_decay").set_value(0.9).run()
+    assert at.query_params["decay"] in ("0.9", ["0.9"])
+    at = open_app({"surface": "linear_regression", "loss": "huber"})
+    at.number_input(key="w_delta").set_value(0.5).run()
+    assert at.query_params["delta"] in ("0.5", ["0.5"])
+    assert not at.exception
+
+
 def test_settings_are_mirrored_in_the_link():
     at = open_app()
     at.select_slider(key="w_lr").set_value(0.1).run()

@@ -328,6 +328,18 @@ def test_logistic_regression_opens_with_overlapping_classes():
     assert built.minimizers  # overlapping classes: a finite best fit exists
 
 
+def test_ravine_angle_huber_delta_and_rmsprop_decay_travel_in_the_link():
+    s = parsed({"surface": "ravine", "angle": "30", "opt": "rmsprop", "decay": "0.9"})
+    assert surface_params(s) == {"condition": 10.0, "angle": 30.0}
+    assert dict(optimizer_kwargs(s))["rmsprop"]["decay"] == 0.9
+    assert to_query(s)["angle"] == "30" and to_query(s)["decay"] == "0.9"
+    huber = parsed({"surface": "linear_regression", "loss": "huber", "delta": "0.5"})
+    assert surface_params(huber)["delta"] == 0.5
+    assert surfaces.get("linear_regression", **surface_params(huber)).params["delta"] == 0.5
+    clamped, notes = parse_query({"delta": "0"})
+    assert clamped.delta == 0.01 and notes
+
+
 def test_the_default_start_is_inside_the_window():
     for name, surface in surfaces.SURFACES.items():
         start = default_start(name)

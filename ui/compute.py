@@ -62,16 +62,18 @@ ROWWISE_ROWS = 10_000
 
 
 @st.cache_resource(max_entries=16, ttl=_TTL, show_spinner=False)
-def uploaded_surface(x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float) -> Surface:
+def uploaded_surface(
+    x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, delta: float = 1.0
+) -> Surface:
     """The regression surface of a learner's own rows (keyed by their content)."""
-    return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2)
+    return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2, delta=delta)
 
 
 @st.cache_data(max_entries=16, max_size="8MB", ttl=_TTL, show_spinner=False)
 def uploaded_grid(
-    x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, resolution: int
+    x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, delta: float, resolution: int
 ) -> grids.Grid:
-    return grids.evaluate(uploaded_surface(x, y, loss, l1, l2), resolution)
+    return grids.evaluate(uploaded_surface(x, y, loss, l1, l2, delta), resolution)
 
 
 RunSpec = tuple[str, tuple[tuple[str, float], ...]]

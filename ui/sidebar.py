@@ -176,6 +176,7 @@ def surface_controls(s: Settings, view: str) -> dict[str, object]:
         changes["y_true"] = _number(side, "y_true", s, slider=True, step=0.1)
     if "condition" in params:
         changes["kappa"] = _number(side, "kappa", s, step=1.0, format="%g")
+        changes["angle"] = _number(side, "angle", s, slider=True, step=5.0)
     if "n" in params:
         changes["n"] = _number(side, "n", s, step=10)
         changes["noise"] = _number(side, "noise", s, slider=True, step=0.05)
@@ -187,6 +188,8 @@ def surface_controls(s: Settings, view: str) -> dict[str, object]:
                          "huber": "Huber"}.__getitem__,
             help=FIELD["loss_kind"].help,
         )
+        if changes["loss_kind"] == "huber":
+            changes["delta"] = _number(side, "delta", s, step=0.1, format="%g")
     if "l1" in params:
         changes["l1"] = _number(side, "l1", s, step=0.01, format="%g")
         changes["l2"] = _number(side, "l2", s, step=0.01, format="%g")
@@ -248,7 +251,8 @@ def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, obje
         "learning_rates": tuple(rates) if len(set(rates)) > 1 else (rates[0],),
     }
     used = {hp.name for n in names for hp in optimizers.HYPERPARAMS[n]}
-    shared = [n for n in ("momentum", "beta1", "beta2", "weight_decay", "damping") if n in used]
+    shared = [n for n in ("momentum", "decay", "beta1", "beta2", "weight_decay", "damping")
+              if n in used]
     if shared:
         with side.expander("Optimiser settings"):
             for n in shared:

@@ -91,7 +91,7 @@ def resolve_surface(s: Settings) -> tuple[Surface | None, expressions.Compiled |
     uploaded = st.session_state.get(UPLOADED)
     if s.surface == "linear_regression" and uploaded is not None:
         x, y = thinned_upload(s)
-        return compute.uploaded_surface(x, y, s.loss_kind, s.l1, s.l2), None
+        return compute.uploaded_surface(x, y, s.loss_kind, s.l1, s.l2, s.delta), None
     try:
         return compute.surface_for(s), None
     except ValueError as problem:
@@ -117,7 +117,7 @@ def current_surface(s: Settings) -> Surface:
         return compute.compiled_formula(expressions.normalise(s.expr), s.x, s.y_true).surface
     if s.surface == "linear_regression" and st.session_state.get(UPLOADED) is not None:
         x, y = st.session_state[UPLOADED]
-        return compute.uploaded_surface(x, y, s.loss_kind, s.l1, s.l2)
+        return compute.uploaded_surface(x, y, s.loss_kind, s.l1, s.l2, s.delta)
     return compute.surface_for(s)
 
 
@@ -396,7 +396,8 @@ def surface_view(s: Settings, *, sweep: bool = False) -> None:
     if s.surface == CUSTOM:
         grid = grids.evaluate(surface, s.resolution)
     elif uploaded:
-        grid = compute.uploaded_grid(*thinned_upload(s), s.loss_kind, s.l1, s.l2, s.resolution)
+        grid = compute.uploaded_grid(*thinned_upload(s), s.loss_kind, s.l1, s.l2, s.delta,
+                                     s.resolution)
     else:
         grid = compute.grid(compute.surface_key(s), s.resolution)
     if not np.isfinite(grid.values).any():
