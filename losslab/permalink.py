@@ -37,12 +37,14 @@ __all__ = [
     "NO_LESSON",
     "OPTIMIZER_NAMES",
     "Field",
+    "SURFACE_DEFAULTS",
     "Settings",
     "baseline",
     "default_start",
     "optimizer_kwargs",
     "parse_query",
     "reconcile",
+    "steady_rates",
     "surface_params",
     "to_query",
 ]
@@ -472,29 +474,38 @@ def _implied_surface_settings(surface: str, base: Settings) -> dict[str, object]
 _CURVATURE_BOUND = ("sgd", "momentum", "nesterov")
 
 
+def steady_rates(s: Settings) -> tuple[float, ...]:
+    """``s``'s learning rates with gradient descent and its momentum variants at the surface's
+    steady rate at the start (``stability.steady_rate``); adaptive optimisers keep theirs.
+    Unchanged for a formula, or where the surface cannot be built or does not curve up."""
+    if s.surface not in SURFACES:
+        return s.learning_rates
+    try:
+        steady = stability.steady_rate(surfaces.get(s.surface, **surface_params(s)), s.start)
+    except ValueError:
+        return s.learning_rates
+    if steady is None:
+        return s.learning_rates
+    out = tuple(
+        steady if name in _CURVATURE_BOUND else rate
+        for name, rate in zip(s.optimizers, s.rates(), strict=True)
+    )
+    return out if len(set(out)) > 1 else out[:1]
+
+
 def _implied_rates(s: Settings, base: Settings) -> tuple[float, ...]:
     """The learning rates a link that gives none means: the baseline's, except on a formula-free
-    surface the baseline does not use. There gradient descent and its momentum variants get
-    the surface's steady rate at the start (``stability.steady_rate``), as when the surface is
-    picked in the app, so ``?surface=rosenbrock`` does not open on a run that diverges at once."""
+    surface the baseline does not use. There they are ``steady_rates``, as when the surface is
+    picked in the app, so ``?surface=rosenbrock`` does not open on a run that diverges at once.
+    (Data-driven surfaces keep the baseline's: building their rows on every rerun's link would
+    cost more than their gentle curvature is worth.)"""
     rates = _fit_rates(base.learning_rates, len(s.optimizers))
     shape = SURFACES.get(s.surface)
     if s.surface == base.surface or shape is None or shape.data is not None:
         return rates
     if len(s.start) != shape.dim:
         return rates
-    try:
-        steady = stability.steady_rate(surfaces.get(s.surface, **surface_params(s)), s.start)
-    except ValueError:
-        return rates
-    if steady is None:
-        return rates
-    per_run = rates * len(s.optimizers) if len(rates) == 1 else rates
-    out = tuple(
-        steady if name in _CURVATURE_BOUND else rate
-        for name, rate in zip(s.optimizers, per_run, strict=True)
-    )
-    return out if len(set(out)) > 1 else out[:1]
+    return steady_rates(dataclasses.replace(s, learning_rates=rates))
 
 
 def _reconcile(s: Settings, base: Settings, given: set[str], notes: _Notes) -> Settings:

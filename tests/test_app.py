@@ -91,6 +91,17 @@ def test_the_ravine_angle_huber_delta_and_rmsprop_decay_controls_reach_the_link(
     assert not at.exception
 
 
+def test_picking_a_surface_gives_gradient_descent_its_steady_rate():
+    at = open_app({"surface": "himmelblau", "opt": "sgd,adam", "lr": "0.01,0.05"})
+    at.selectbox(key="w_surface").set_value("rosenbrock").run()
+    assert not at.exception
+    assert at.select_slider(key="w_lr").value <= 0.8 / 2000  # λmax ≈ 2240 at the start
+    assert at.select_slider(key="w_lr_1").value == 0.05  # Adam keeps its rate
+    assert "lr" not in at.query_params  # the link implies the same rates
+    at.selectbox(key="w_surface").set_value("logistic_regression").run()
+    assert at.slider(key="w_noise").value == 1.0
+
+
 def test_settings_are_mirrored_in_the_link():
     at = open_app()
     at.select_slider(key="w_lr").set_value(0.1).run()

@@ -65,24 +65,6 @@ def _switch_view() -> None:
     state.replace_all(dataclasses.replace(new, lesson=settings.lesson))
 
 
-def _stable_rates(settings: Settings) -> tuple[float, ...]:
-    """Learning rates that suit a newly picked surface: plain gradient descent and its momentum
-    variants get the surface's steady rate at the start (no overshoot); adaptive optimisers
-    keep theirs."""
-    try:
-        surface = surfaces.get(settings.surface, **permalink.surface_params(settings))
-        steady = stability.steady_rate(surface, settings.start)
-    except (KeyError, ValueError):
-        steady = None
-    if steady is None:
-        return settings.learning_rates
-    rates = tuple(
-        steady if name in ("sgd", "momentum", "nesterov") else rate
-        for name, rate in zip(settings.optimizers, settings.rates(), strict=True)
-    )
-    return rates if len(set(rates)) > 1 else rates[:1]
-
-
 def _switch_surface() -> None:
     settings = state.current()
     name = st.session_state[state.widget_key("surface")]
@@ -90,7 +72,7 @@ def _switch_surface() -> None:
     new = dataclasses.replace(settings, surface=name, start=start,
                               **permalink.SURFACE_DEFAULTS.get(name, {}))
     if name != CUSTOM:
-        new = dataclasses.replace(new, learning_rates=_stable_rates(new))
+        new = dataclasses.replace(new, learning_rates=permalink.steady_rates(new))
     state.replace_all(permalink.reconcile(new)[0])
 
 
