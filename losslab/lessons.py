@@ -2,10 +2,10 @@
 
 Each lesson is data: the settings it changes from the opening view, a title, two sentences on
 what to notice, and a predict-then-reveal question whose explanation is a template bound to the
-live run (``{final_loss_2}``, ``{bound}``, …). ``apply`` turns a lesson into settings,
+live run (``{final_loss_2}``, ``{bound}``, …). ``settings.with_lesson`` opens a lesson,
 ``live_facts`` measures a finished run, and ``explain`` fills the template from those facts.
 
-    s = apply(get("ravine"), settings)
+    s = settings.with_lesson(current, "ravine")
     ...run each optimiser of s...
     text = explain(get("ravine"), live_facts(s, surface, histories))
 
@@ -24,9 +24,9 @@ import numpy as np
 
 from losslab import stability
 
-if TYPE_CHECKING:  # permalink imports this module; Settings is only needed for annotations.
+if TYPE_CHECKING:  # settings imports this module; Settings is only needed for annotations.
     from losslab.descent import History
-    from losslab.permalink import Settings
+    from losslab.settings import Settings
     from losslab.surfaces import Surface
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "Fact",
     "Lesson",
     "Question",
-    "apply",
     "explain",
     "get",
     "live_facts",
@@ -349,13 +348,6 @@ def get(lesson_id: str) -> Lesson:
         if lesson.id == lesson_id:
             return lesson
     raise ValueError(f"unknown lesson {lesson_id!r}; choose one of: {', '.join(LESSON_IDS)}")
-
-
-def apply(lesson: Lesson, settings: Settings) -> Settings:
-    """The lesson's scenario: default settings with the lesson's changes and ``lesson`` set.
-    Only ``KEPT_SETTINGS`` are carried over from ``settings``."""
-    kept = {name: getattr(settings, name) for name in KEPT_SETTINGS}
-    return dataclasses.replace(type(settings)(), **kept, **dict(lesson.settings), lesson=lesson.id)
 
 
 # ---------------------------------------------------------------------------- live facts

@@ -14,13 +14,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from losslab.surfaces import Surface
 
-__all__ = ["RATE_LADDER", "Regime", "largest_curvature", "gd_bound", "regime", "steady_rate"]
+__all__ = [
+    "CURVATURE_BOUND",
+    "RATE_LADDER",
+    "Assessment",
+    "Regime",
+    "assess",
+    "gd_bound",
+    "largest_curvature",
+    "rate_bound",
+    "regime",
+    "steady_rate",
+]
 
 # Learning rates a learner picks from: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade, 1e-4 to 10.
 _MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
@@ -69,3 +80,113 @@ def steady_rate(surface: Surface, at: Sequence[float]) -> float | None:
     if not math.isfinite(curvature) or curvature <= 0:
         return None
     return max([r for r in RATE_LADDER if r * curvature <= STEADY] or [RATE_LADDER[0]])
+
+
+CURVATURE_BOUND = ("sgd", "momentum", "nesterov")
+"""Optimisers whose largest stable rate the curvature alone sets: plain gradient descent
+(lr < 2/λ), heavy-ball momentum (lr < 2(1+β)/λ) and torch's Nesterov (lr < 2(1+β)/((1+2β)λ)).
+A rate steady for gradient descent is stable for both momentum variants. The adaptive
+optimisers rescale each step by the gradients they have seen, so no such bound holds for them."""
+
+
+def rate_bound(curvature: float, optimizer: str = "sgd", momentum: float = 0.0) -> float:
+    """The largest stable learning rate of ``optimizer`` at curvature ``curvature`` (on a
+    quadratic, exactly): 2/λ for ``sgd``, 2(1+β)/λ for ``momentum`` and 2(1+β)/((1+2β)λ) for
+    ``nesterov`` with β = ``momentum``; infinite when λ ≤ 0. ``ValueError`` for an optimiser
+    without a curvature bound."""
+    if optimizer not in CURVATURE_BOUND:
+        raise ValueError(f"{optimizer} rescales its steps: no curvature bound applies")
+    if curvature <= 0:
+        return math.inf
+    if optimizer == "momentum":
+        return 2.0 * (1.0 + momentum) / curvature
+    if optimizer == "nesterov":
+        return 2.0 * (1.0 + momentum) / ((1.0 + 2.0 * momentum) * curvature)
+    return gd_bound(curvature)
+
+
+_REGIME_WORDS = {
+    "monotone": "creeps straight to the minimum",
+    "oscillating": "overshoots and oscillates, but converges",
+    "borderline": "bounces between two points for ever",
+    "diverging": "overshoots further each step: it diverges",
+}
+
+
+def _g(value: float) -> str:
+    return format(value, ".3g")
+
+
+class Assessment(NamedTuple):
+    """How a learning rate meets the curvature where a run starts, in numbers and in words.
+
+    ``bound`` is the largest stable rate for plain gradient descent (2/λmax; infinite where
+    the surface does not curve up) and ``regime`` how plain gradient descent behaves at
+    ``learning_rate``; ``lines`` says both for a learner (the bound first, then the verdict
+    for ``optimizer``) and ``warning`` is whether the run is expected to diverge.
+    """
+
+    optimizer: str
+    learning_rate: float
+    curvature: float
+    bound: float
+    regime: Regime
+    lines: tuple[str, ...]
+    warning: bool
+
+
+def assess(
+    surface: Surface, at: Sequence[float], learning_rate: float, optimizer: str = "sgd",
+    *, momentum: float = 0.9,
+) -> Assessment | None:
+    """The stability of ``optimizer`` at ``learning_rate`` from ``at`` on ``surface``: the one
+    place the curvature rule is put into words (the sidebar, the views and the lessons read
+    it). ``None`` where the curvature cannot be computed or is not finite."""
+    try:
+        curvature = largest_curvature(surface, at)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None
+    if not math.isfinite(curvature):
+        return None
+    bound = gd_bound(curvature)
+    kind = regime(learning_rate, curvature)
+    lines = [_bound_sentence(surface, curvature, bound)]
+    warning = False
+    if optimizer == "sgd" and curvature > 0:
+        lines.append(f"lr = {learning_rate:g}: gradient descent {_REGIME_WORDS[kind]}.")
+        warning = kind == "diverging"
+    elif optimizer in ("momentum", "nesterov") and curvature > 0:
+        limit = rate_bound(curvature, optimizer, momentum)
+        rule = "2(1+β)/λmax" if optimizer == "momentum" else "2(1+β)/((1+2β)λmax)"
+        warning = learning_rate > limit
+        verdict = "diverges" if warning else "stays stable"
+        lines.append(f"With {optimizer} (β = {momentum:g}) the bound is {rule} = {_g(limit)}: "
+                     f"at lr = {learning_rate:g} it {verdict}.")
+    elif curvature > 0:
+        lines.append("(The bound is for plain gradient descent; other optimisers rescale "
+                     "their steps.)")
+    return Assessment(optimizer, float(learning_rate), curvature, bound, kind, tuple(lines),
+                      warning)
+
+
+def _bound_sentence(surface: Surface, curvature: float, bound: float) -> str:
+    if surface.dim == 1:
+        second, stable, monotone = surface.bound_formulas or ("", "", "")
+
+        def named(symbol: str) -> str:
+            return f" = {symbol}" if symbol else ""
+
+        if curvature == 0:
+            return (f"L''(w){named(second)} = 0 here: the loss is flat, so gradient descent "
+                    "does not move w and no learning rate overshoots.")
+        if curvature < 0:
+            return (f"L''(w) = {_g(curvature)} here: the loss curves down, so no learning "
+                    "rate overshoots yet.")
+        return (f"L''(w){named(second)} = {_g(curvature)}, so gradient descent converges only "
+                f"for lr < 2/L''{named(stable)} = {_g(bound)}; above "
+                f"1/L''{named(monotone)} = {_g(bound / 2)} it oscillates.")
+    if curvature <= 0:
+        return (f"λmax = {_g(curvature)} at the start: the surface curves down there, so no "
+                "learning rate overshoots yet.")
+    return (f"At the start the largest curvature is λmax = {_g(curvature)}: plain gradient "
+            f"descent is stable for lr < 2/λmax = {_g(bound)}.")

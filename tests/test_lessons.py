@@ -15,12 +15,11 @@ from losslab.lessons import (
     LESSON_IDS,
     LESSONS,
     Lesson,
-    apply,
     explain,
     get,
     live_facts,
 )
-from losslab.permalink import Settings, optimizer_kwargs, surface_params
+from losslab.settings import Settings, optimizer_kwargs, surface_params, with_lesson
 
 IDS = [lesson.id for lesson in LESSONS]
 
@@ -36,7 +35,7 @@ def run(s: Settings):
 
 
 def lesson_run(lesson_id: str):
-    s = apply(get(lesson_id), Settings())
+    s = with_lesson(Settings(), lesson_id)
     return (s, *run(s))
 
 
@@ -77,7 +76,7 @@ def test_lesson_settings_name_scenario_fields_only(lesson):
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
 def test_every_lesson_names_registered_surfaces_and_optimisers(lesson):
-    s = apply(lesson, Settings())
+    s = with_lesson(Settings(), lesson.id)
     assert s.surface in surfaces.SURFACES, f"{s.surface} is not in surfaces.SURFACES"
     assert set(s.optimizers) <= set(optimizers.OPTIMIZERS)
 
@@ -87,11 +86,11 @@ def test_the_seed_lesson_asks_the_chapters_question_about_the_opening_view():
     assert seed.question.prompt == (
         "Which statement best describes the role of gradients in optimizing neural networks?")
     # The opening view is free exploration of the same scenario: the path is shown at once.
-    assert apply(seed, Settings()) == dataclasses.replace(Settings(), lesson="slope")
+    assert with_lesson(Settings(), seed.id) == dataclasses.replace(Settings(), lesson="slope")
 
 
 def test_lessons_cover_the_required_scenarios():
-    scenario = {i: apply(get(i), Settings()) for i in IDS}
+    scenario = {i: with_lesson(Settings(), i) for i in IDS}
     assert scenario["slope"].surface == scenario["learning_rate"].surface == "single_point"
     assert scenario["ravine"].surface == "ravine" and "momentum" in scenario["ravine"].optimizers
     assert scenario["saddle"].surface == "saddle"
@@ -103,7 +102,7 @@ def test_lessons_cover_the_required_scenarios():
 
 
 def test_the_learning_rate_lesson_straddles_the_bound_one_over_x_squared():
-    s = apply(get("learning_rate"), Settings())
+    s = with_lesson(Settings(), "learning_rate")
     bound = 1.0 / s.x**2
     assert bound == 0.25
     rates = s.rates()
@@ -112,7 +111,7 @@ def test_the_learning_rate_lesson_straddles_the_bound_one_over_x_squared():
 
 def test_apply_keeps_display_preferences_and_resets_the_scenario():
     mine = Settings(presenter=True, resolution=250, steps=999, l1=3.0, lesson="none")
-    s = apply(get("ravine"), mine)
+    s = with_lesson(mine, "ravine")
     assert s.presenter and s.resolution == 250 and s.lesson == "ravine"
     assert s.l1 == 0.0 and s.steps == dict(get("ravine").settings)["steps"]
 
@@ -221,7 +220,7 @@ def test_saddle_answer_both_linger_then_escape_momentum_sooner():
 
 
 def test_saddle_started_exactly_on_the_ridge_never_leaves():
-    s = dataclasses.replace(apply(get("saddle"), Settings()), start=(-1.5, 0.0))
+    s = dataclasses.replace(with_lesson(Settings(), "saddle"), start=(-1.5, 0.0))
     _, (gd, mom), _ = run(s)
     assert _final_distance(gd, (0, 0)) < 1e-3 and abs(mom.final[1]) == 0.0
 

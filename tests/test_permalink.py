@@ -10,18 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losslab import lessons, optimizers, stability, surfaces
-from losslab.permalink import (
+from losslab.permalink import MAX_VALUE_CHARS, parse_query, to_link, to_query
+from losslab.settings import (
     FIELD,
     FIELDS,
-    MAX_VALUE_CHARS,
     Settings,
     baseline,
     default_start,
     optimizer_kwargs,
-    parse_query,
     reconcile,
     surface_params,
-    to_query,
+    with_lesson,
 )
 from tests.permalink_corpus import MALFORMED_LINKS
 
@@ -153,8 +152,8 @@ def test_a_readable_link_parses_to_what_it_says():
 
 
 def test_a_link_is_written_short_and_readable():
-    s = Settings(surface="rosenbrock", optimizers=("adam", "sgd"), learning_rates=(0.01,),
-                 start=(-1.5, 2.0), steps=200, step=40)
+    s = Settings(surface="rosenbrock", view="surface", optimizers=("adam", "sgd"),
+                 learning_rates=(0.01,), start=(-1.5, 2.0), steps=200, step=40)
     assert to_query(s) == {"surface": "rosenbrock", "opt": "adam,sgd", "lr": "0.01",
                            "start": "-1.5,2", "steps": "200", "step": "40"}
 
@@ -371,7 +370,7 @@ def test_presenter_mode_is_zero_or_one():
 
 def test_a_lesson_link_opens_the_lesson_preset():
     assert parse_query({"lesson": "learning_rate"}) == (
-        lessons.apply(lessons.get("learning_rate"), Settings()), [])
+        with_lesson(Settings(), "learning_rate"), [])
 
 
 def test_a_lesson_link_with_changes_applies_them_on_top():
@@ -382,7 +381,7 @@ def test_a_lesson_link_with_changes_applies_them_on_top():
 
 def test_a_lesson_link_is_just_the_lesson():
     for lesson in lessons.LESSONS:
-        s = lessons.apply(lesson, Settings())
+        s = with_lesson(Settings(), lesson.id)
         assert to_query(s) == {"lesson": lesson.id}
 
 
@@ -414,7 +413,7 @@ def test_reconcile_repairs_a_start_after_the_surface_changes():
 
 def test_every_lesson_preset_is_consistent():
     for lesson in lessons.LESSONS:
-        s = lessons.apply(lesson, Settings())
+        s = with_lesson(Settings(), lesson.id)
         assert reconcile(s) == (s, []), lesson.id
         assert baseline(lesson.id) == s
 
@@ -466,3 +465,44 @@ def test_any_link_parses_to_consistent_settings_without_raising(query):
     s, notes = parse_query(query)
     assert reconcile(s) == (s, [])
     assert all(isinstance(n, str) for n in notes)
+
+
+# ---------------------------------------------------------------------------- share links
+
+
+def _query_of(link: str) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(link).query, keep_blank_values=True)
+
+
+@pytest.mark.parametrize("expr", [
+    "w^2+1", "w1^2 + 10*w2^2", "(1 - w1)^2 + 5*(w2 - w1^2)^2", "exp(-w)/(1+w^2)",
+    "w*x - y + 2.5e-3",
+])
+def test_a_share_link_carries_a_formula_with_plus_signs_and_spaces(expr):
+    s = reconcile(Settings(surface="custom", expr=expr, view="surface", start=(-1.0, 1.0)))[0]
+    link = to_link(s, "http://localhost:8501/?old=1")
+    assert link.startswith("http://localhost:8501/?") and "old=1" not in link
+    assert "+" not in link.split("?", 1)[1].replace("%2B", ""), "a raw + would read as a space"
+    assert parse_query(_query_of(link)) == (s, [])
+
+
+def test_every_field_round_trips_through_an_encoded_share_link():
+    """One setting per field away from its default, each through to_link and back."""
+    changed = {
+        "presenter": True, "surface": "custom", "expr": "w^2+1", "x": 1.5, "y_true": -3.0,
+        "w_min": -2.0, "w_max": 4.0, "kappa": 50.0, "angle": 30.0, "n": 500, "noise": 0.5,
+        "loss_kind": "huber", "delta": 2.5, "l1": 0.1, "l2": 0.2,
+        "optimizers": ("adam", "sgd"), "learning_rates": (0.01, 0.002), "momentum": 0.5,
+        "decay": 0.9, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1, "damping": 0.5,
+        "schedule": "step", "gamma": 0.7, "period": 20, "warmup": 3, "start": (0.5,),
+        "steps": 200, "step": 40, "batch": 16, "seed": 7, "resolution": 150,
+        "dataset": "xor", "hidden": (16, 16), "activation": "relu",
+    }
+    for name, value in changed.items():
+        base = Settings(surface="custom", expr="w^2") if name in ("expr",) else Settings()
+        s = reconcile(dataclasses.replace(base, **{name: value}))[0]
+        link = to_link(s, "https://example.org/app")
+        assert parse_query(_query_of(link)) == (s, []), name
+    assert to_link(Settings(), "https://example.org/app?x=1") == "https://example.org/app"

@@ -22,10 +22,12 @@ from losslab import (
     grids,
     landscape,
     optimizers,
-    permalink,
+    schedules,
+    settings,
     surfaces,
 )
-from losslab.permalink import CUSTOM, Settings
+from losslab.limits import MAX_RUNS
+from losslab.settings import CUSTOM, Settings
 from losslab.surfaces import Surface
 
 Key = tuple[tuple[str, object], ...]
@@ -36,7 +38,7 @@ def surface_key(s: Settings) -> tuple[str, str, Key]:
     """What identifies the surface the settings describe: (name, formula, its parameters)."""
     if s.surface == CUSTOM:
         return CUSTOM, expressions.normalise(s.expr), (("x", s.x), ("y", s.y_true))
-    return s.surface, "", tuple(sorted(permalink.surface_params(s).items()))
+    return s.surface, "", tuple(sorted(settings.surface_params(s).items()))
 
 
 @st.cache_resource(max_entries=128, ttl=_TTL, show_spinner=False)
@@ -80,7 +82,7 @@ RunSpec = tuple[str, tuple[tuple[str, float], ...]]
 
 
 def run_specs(s: Settings) -> tuple[RunSpec, ...]:
-    return tuple((name, tuple(sorted(kw.items()))) for name, kw in permalink.optimizer_kwargs(s))
+    return tuple((name, tuple(sorted(kw.items()))) for name, kw in settings.optimizer_kwargs(s))
 
 
 def schedule_key(s: Settings) -> tuple:
@@ -91,8 +93,6 @@ def _schedule(key: tuple):
     name, gamma, period, warmup = key
     if name == "constant":
         return None
-    from losslab import schedules
-
     if name == "step":
         return schedules.make("step", step_size=period, gamma=gamma)
     if name == "exponential":
@@ -107,7 +107,7 @@ def run_on(
     schedule: tuple, batch: int, seed: int,
 ) -> list[descent.History]:
     histories = []
-    for name, kwargs in specs[: permalink.MAX_OPTIMIZERS]:
+    for name, kwargs in specs[:MAX_RUNS]:
         optimizer = optimizers.make(name, **dict(kwargs))
         histories.append(
             descent.run(

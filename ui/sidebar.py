@@ -1,41 +1,34 @@
 """Sidebar controls. Each section draws its widgets (seeded from the settings) and returns the
-fields it changed; ``controls`` merges them into new settings."""
+fields it changed; ``controls`` merges them into new settings.
+
+The pickers that change many fields at once (lesson, view, surface) call ``ui.state``'s
+callbacks, which apply ``losslab.settings``' pure moves; nothing here decides what a surface
+or a lesson implies.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import streamlit as st
 
-from losslab import lessons, optimizers, permalink, stability, surfaces
-from losslab.permalink import CUSTOM, FIELD, NO_LESSON, Settings
+from losslab import lessons, nn, optimizers, permalink, settings, stability, surfaces
+from losslab.limits import MAX_FORMULA_CHARS, MAX_RUNS
+from losslab.settings import CUSTOM, FIELD, NO_LESSON, Settings
 from ui import state
+from ui.scene import OPTIMIZER_LABELS
 from ui.state import seed
+from ui.text import plain
 
 LR_GRID = stability.RATE_LADDER  # the rates a slider offers
-
-OPTIMIZER_LABELS = {
-    "sgd": "Gradient descent (SGD)",
-    "momentum": "Momentum",
-    "nesterov": "Nesterov momentum",
-    "adagrad": "AdaGrad",
-    "rmsprop": "RMSProp",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "newton": "Newton",
-}
 VIEW_LABELS = {
     "lesson": "One weight",
     "surface": "Two weights",
     "sweep": "Learning-rate sweep",
     "nn": "Neural network",
 }
-SURFACE_GROUPS = {
-    "single_point": "lesson",
-}
-
-
 FIELD_KEY = "show_field"
 """Session-only display choice (not part of the link): draw the gradient field."""
 
@@ -49,35 +42,6 @@ def surface_title(name: str) -> str:
 def _lr_options(value: float) -> list[float]:
     """The slider's rates, with ``value`` added when a link or lesson chose one off the grid."""
     return sorted(set(LR_GRID) | {float(value)})
-
-
-def _switch_view() -> None:
-    """Callback of the view picker: keep the surface consistent with the view's dimension."""
-    settings = state.current()
-    view = st.session_state[state.widget_key("view")]
-    changes: dict[str, object] = {"view": view}
-    dim = surfaces.SURFACES[settings.surface].dim if settings.surface in surfaces.SURFACES else None
-    if view == "lesson" and dim == 2:
-        changes.update(surface="single_point", start=(-1.0,))
-    elif view in ("surface", "sweep") and dim == 1:
-        changes.update(surface="rosenbrock", start=permalink.default_start("rosenbrock"))
-    new, _ = permalink.reconcile(dataclasses.replace(settings, **changes))
-    state.replace_all(dataclasses.replace(new, lesson=settings.lesson))
-
-
-def _switch_surface() -> None:
-    settings = state.current()
-    name = st.session_state[state.widget_key("surface")]
-    start = permalink.default_start(name) if name != CUSTOM else settings.start
-    new = dataclasses.replace(settings, surface=name, start=start,
-                              **permalink.SURFACE_DEFAULTS.get(name, {}))
-    if name != CUSTOM:
-        new = dataclasses.replace(new, learning_rates=permalink.steady_rates(new))
-    state.replace_all(permalink.reconcile(new)[0])
-
-
-def _pick_lesson() -> None:
-    state.load_lesson(st.session_state[state.widget_key("lesson")])
 
 
 def _rate_text(value: float) -> str:
@@ -96,7 +60,7 @@ def lesson_picker(s: Settings) -> None:
         ids,
         format_func=titles.__getitem__,
         key=seed("lesson", s.lesson),
-        on_change=_pick_lesson,
+        on_change=state.pick_lesson,
         help=FIELD["lesson"].help,
     )
 
@@ -108,7 +72,7 @@ def view_picker(s: Settings) -> str:
         list(VIEW_LABELS),
         format_func=VIEW_LABELS.__getitem__,
         key=seed("view", view),
-        on_change=_switch_view,
+        on_change=state.pick_view,
         horizontal=True,
     )
 
@@ -139,12 +103,12 @@ def surface_controls(s: Settings, view: str) -> dict[str, object]:
     current = s.surface if s.surface in names else names[0]
     surface = side.selectbox(
         "Surface", names, format_func=surface_title, key=seed("surface", current),
-        on_change=_switch_surface, help=FIELD["surface"].help,
+        on_change=state.pick_surface, help=FIELD["surface"].help,
     )
     if surface == CUSTOM:
         example = "(w*x - y)^2 + 0.1*abs(w)" if dim == 1 else "(1 - w1)^2 + 5*(w2 - w1^2)^2"
         changes["expr"] = side.text_input(
-            "Formula", key=seed("expr", s.expr or example), max_chars=permalink.MAX_VALUE_CHARS,
+            "Formula", key=seed("expr", s.expr or example), max_chars=MAX_FORMULA_CHARS,
             help="A loss in w (one weight) or in w1 and w2 (two weights). Use + − * / ^ and "
             "exp, log, sqrt, abs, sin, cos, tan, tanh, sigmoid, max, min; constants pi, e, "
             "and the data point's x and y.",
@@ -186,11 +150,12 @@ def w_range_controls(s: Settings) -> dict[str, object]:
     }
 
 
-def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, object]:
-    """Which optimisers run, each with its learning rate; shared hyperparameters below."""
+def optimizer_controls(s: Settings, view: str) -> tuple[dict[str, object], object]:
+    """Which optimisers run, each with its learning rate; shared hyperparameters below.
+    Also returns the place kept under the first learning rate for the stability note."""
     side = st.sidebar
     side.subheader("Optimisers" if view != "sweep" else "Optimiser")
-    most = 1 if view in ("sweep", "nn") else permalink.MAX_OPTIMIZERS
+    most = 1 if view in ("sweep", "nn") else MAX_RUNS
     count = len(s.optimizers) if view not in ("sweep", "nn") else 1
     if most > 1:
         count = int(side.number_input(
@@ -199,7 +164,8 @@ def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, obje
         ))
     names: list[str] = []
     rates: list[float] = []
-    all_names = list(permalink.OPTIMIZER_NAMES)
+    slot = None
+    all_names = list(settings.OPTIMIZER_NAMES)
     if view == "nn":
         all_names.remove("newton")
     for i in range(count):
@@ -213,7 +179,7 @@ def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, obje
             key=seed(f"opt_{i}", name),
         )
         key = "lr" if i == 0 else f"lr_{i}"
-        low, high = _rate_range(chosen)
+        low, high = settings.rate_range(chosen)
         options = [v for v in _lr_options(rate) if low <= v <= high]
         rate = min(max(rate, low), high)
         if rate not in options:
@@ -227,7 +193,7 @@ def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, obje
         names.append(chosen)
         rates.append(float(value))
         if i == 0:
-            stability_note(chosen, float(value))
+            slot = side.empty() if view != "nn" else None
     changes: dict[str, object] = {
         "optimizers": tuple(names),
         "learning_rates": tuple(rates) if len(set(rates)) > 1 else (rates[0],),
@@ -240,19 +206,14 @@ def optimizer_controls(s: Settings, view: str, stability_note) -> dict[str, obje
             for n in shared:
                 changes[n] = _number(st, n, s, step=0.01 if n != "beta2" else 0.0001,
                                      format="%g")
-    return changes
-
-
-def _rate_range(name: str) -> tuple[float, float]:
-    hp = next(h for h in optimizers.HYPERPARAMS[name] if h.name == "learning_rate")
-    return float(hp.min_value), float(hp.max_value)
+    return changes, slot
 
 
 def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
     side = st.sidebar
     changes: dict[str, object] = {}
     side.subheader("The run")
-    start = list(s.start) if len(s.start) == dim else list(permalink.default_start(s.surface))
+    start = list(s.start) if len(s.start) == dim else list(settings.default_start(s.surface))
     if len(start) != dim:
         start = [-1.0] * dim
     labels = ("Starting weight w0",) if dim == 1 else ("Start w1", "Start w2")
@@ -287,9 +248,11 @@ def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
     return changes
 
 
-def display_controls(s: Settings, view: str) -> dict[str, object]:
+def display_controls(s: Settings, view: str) -> tuple[dict[str, object], bool]:
+    """Resolution and presenter mode (settings), and the gradient field (this session only)."""
     side = st.sidebar
     changes: dict[str, object] = {}
+    field = False
     with side.expander("Display"):
         if view in ("surface", "sweep"):
             changes["resolution"] = _number(
@@ -297,14 +260,14 @@ def display_controls(s: Settings, view: str) -> dict[str, object]:
                 help="Points per axis of the surface image (up to 400 × 400).",
             )
         if view in ("surface", "sweep"):
-            st.toggle(
+            field = st.toggle(
                 "Gradient field", key=FIELD_KEY,
                 help="Arrows pointing downhill (−gradient) on a coarse lattice over the map.",
             )
         changes["presenter"] = st.toggle(
             "Presenter mode", key=seed("presenter", s.presenter), help=FIELD["presenter"].help
         )
-    return changes
+    return changes, field
 
 
 def nn_controls(s: Settings) -> dict[str, object]:
@@ -347,7 +310,7 @@ def safe_replace(s: Settings, changes: dict[str, object]) -> tuple[Settings, lis
             problems.append(str(problem))
             continue
         good[name] = value
-    new, notes = permalink.reconcile(dataclasses.replace(s, **good))
+    new, notes = settings.reconcile(dataclasses.replace(s, **good))
     return new, problems + notes
 
 
@@ -355,9 +318,59 @@ def nn_run_controls(s: Settings) -> dict[str, object]:
     side = st.sidebar
     side.subheader("Training")
     return {
-        "n": _number(side, "n", s, step=50, max_value=2000),
-        "steps": _number(side, "steps", s, step=50, max_value=2000,
-                         help="Training steps (at most 2000 here, to stay interactive)."),
-        "batch": _number(side, "batch", s, step=8, max_value=min(s.n, 2000),
+        "n": _number(side, "n", s, step=50, max_value=nn.MAX_ROWS),
+        "steps": _number(side, "steps", s, step=50, max_value=settings.NETWORK_STEPS,
+                         help=f"Training steps (at most {settings.NETWORK_STEPS} here, to "
+                              "stay interactive)."),
+        "batch": _number(side, "batch", s, step=8, max_value=min(s.n, nn.MAX_ROWS),
                          help="Rows per mini-batch; 0 trains on every row (full batch)."),
     }
+
+
+class Controls(NamedTuple):
+    """What the sidebar gives the page: the settings its widgets hold, the place kept for the
+    stability note under the learning rate, and whether to draw the gradient field."""
+
+    settings: Settings
+    stability_slot: object
+    gradient_field: bool
+
+
+def controls(s: Settings) -> Controls:
+    """Draw the sidebar; return the settings its widgets now hold."""
+    lesson_picker(s)
+    view = view_picker(s)
+    changes: dict[str, object] = {}
+    if view == "nn":
+        changes.update(nn_controls(s))
+    else:
+        changes.update(surface_controls(s, view))
+        if view == "lesson" and s.surface == "single_point":
+            changes.update(w_range_controls(s))
+    optimizer_changes, slot = optimizer_controls(s, view)
+    changes.update(optimizer_changes)
+    dim = 1 if view == "lesson" else 2
+    data_driven = view == "nn" or (
+        s.surface in surfaces.SURFACES and surfaces.SURFACES[s.surface].data is not None
+    )
+    changes.update(run_controls(s, dim, data_driven) if view != "nn" else nn_run_controls(s))
+    display, field = display_controls(s, view)
+    changes.update(display)
+    new, problems = safe_replace(s, changes)
+    for problem in problems:
+        st.sidebar.warning(plain(problem))
+    return Controls(new, slot, field)
+
+
+def share_panel(s: Settings) -> None:
+    """The page's link, ready to copy (the code block has a copy button).
+
+    The link changes with every setting, so it is drawn only while the panel is open: a folded
+    panel costs the browser nothing on a rerun (redrawing the code block cost ~30 ms a press)."""
+    panel = st.sidebar.expander("Share this view", key="x_share", on_change="rerun")
+    if not panel.open:
+        return
+    text = permalink.to_link(s, st.context.url or "")
+    with panel:
+        st.code(text or "(the opening view)", language=None, wrap_lines=True)
+        st.caption("The link holds every setting shown here, so others see exactly this view.")

@@ -1,21 +1,27 @@
-"""The page's settings: read from the link once, kept per session, mirrored back to the link.
+"""Everything a session remembers, in one place: its settings (mirrored in the link), its
+uploaded rows and which lesson's answer it has revealed.
 
-The single source of truth is ``st.session_state["settings"]`` (a frozen ``Settings``). Widgets
-are seeded from it by key before they are drawn, so a widget that was hidden for a while (and
-lost its own state, as Streamlit does) comes back with the value the learner left.
+The single source of truth for the settings is ``st.session_state["settings"]`` (a frozen
+``Settings``). Widgets are seeded from it by key before they are drawn, so a widget that was
+hidden for a while (and lost its own state, as Streamlit does) comes back with the value the
+learner left. No other module reads or writes ``st.session_state``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple
 
+import numpy as np
 import streamlit as st
 
-from losslab import lessons, permalink
-from losslab.permalink import Settings
+from losslab import permalink, settings
+from losslab.settings import Settings
 
 SETTINGS = "settings"
-LINK_WARNINGS = "link_warnings"
+_LINK_WARNINGS = "link_warnings"
+_UPLOADED = "uploaded_data"
+_REVEALED = "revealed"
+_ANSWER = "answer"
 _WIDGET_PREFIX = "w_"
 """Widget keys start with this, so they can be cleared together when a lesson loads."""
 
@@ -28,16 +34,21 @@ def current() -> Settings:
     """This session's settings; on its first run, the ones the link describes."""
     if SETTINGS not in st.session_state:
         query = {key: st.query_params.get_all(key) for key in st.query_params}
-        settings, warnings = permalink.parse_query(query)
-        st.session_state[SETTINGS] = settings
-        st.session_state[LINK_WARNINGS] = warnings
+        parsed, warnings = permalink.parse_query(query)
+        st.session_state[SETTINGS] = parsed
+        st.session_state[_LINK_WARNINGS] = warnings
     return st.session_state[SETTINGS]
 
 
-def store(settings: Settings) -> None:
-    """Keep ``settings`` and mirror them in the address bar (only what differs from defaults)."""
-    st.session_state[SETTINGS] = settings
-    query = permalink.to_query(settings)
+def link_warnings() -> list[str]:
+    """What the opening link asked for that could not be used, in words."""
+    return st.session_state.get(_LINK_WARNINGS) or []
+
+
+def store(new: Settings) -> None:
+    """Keep ``new`` and mirror it in the address bar (only what differs from defaults)."""
+    st.session_state[SETTINGS] = new
+    query = permalink.to_query(new)
     if query != {key: st.query_params.get(key) for key in st.query_params}:
         st.query_params.from_dict(query)
 
@@ -50,22 +61,72 @@ def seed(key: str, value: object) -> str:
     return full
 
 
-def _forget_widgets() -> None:
+def widget_value(key: str, default: object = None) -> object:
+    """The value a widget drawn with ``key`` holds (``default`` before it is drawn)."""
+    return st.session_state.get(widget_key(key), default)
+
+
+def replace_all(new: Settings) -> None:
+    """Switch to ``new`` wholesale (a lesson, a surface, a view): widgets re-seed from it."""
+    st.session_state[SETTINGS] = new
+    st.session_state.pop(_REVEALED, None)
     for key in [k for k in st.session_state if str(k).startswith(_WIDGET_PREFIX)]:
         del st.session_state[key]
 
 
-def replace_all(settings: Settings) -> None:
-    """Switch to ``settings`` wholesale (a lesson, a reset): widgets re-seed from them."""
-    st.session_state[SETTINGS] = settings
-    st.session_state.pop("revealed", None)
-    _forget_widgets()
+# ---------------------------------------------------------------------------- sidebar moves
+# Callbacks of the pickers: each applies one of ``settings``' pure moves.
 
 
-def load_lesson(lesson_id: str) -> None:
-    """Callback of the lesson picker: open that lesson's scenario (or free exploration)."""
+def pick_lesson() -> None:
+    replace_all(settings.with_lesson(current(), st.session_state[widget_key("lesson")]))
+
+
+def pick_surface() -> None:
+    replace_all(settings.with_surface(current(), st.session_state[widget_key("surface")]))
+
+
+def pick_view() -> None:
     old = current()
-    if lesson_id == permalink.NO_LESSON:
-        replace_all(dataclasses.replace(old, lesson=permalink.NO_LESSON))
-    else:
-        replace_all(lessons.apply(lessons.get(lesson_id), old))
+    new = settings.with_view(old, st.session_state[widget_key("view")])
+    replace_all(new)
+
+
+# ---------------------------------------------------------------------------- uploaded rows
+
+
+class Rows(NamedTuple):
+    x: np.ndarray
+    y: np.ndarray
+
+
+def uploaded() -> Rows | None:
+    """The learner's own rows (x, y), if any: per session, never in the link."""
+    rows = st.session_state.get(_UPLOADED)
+    return None if rows is None else Rows(*rows)
+
+
+def keep_uploaded(x: np.ndarray, y: np.ndarray) -> None:
+    st.session_state[_UPLOADED] = (x, y)
+
+
+def drop_uploaded() -> None:
+    st.session_state.pop(_UPLOADED, None)
+
+
+# ---------------------------------------------------------------------------- lesson answers
+
+
+def revealed(lesson: str) -> bool:
+    """Whether this session has answered (or skipped) ``lesson``'s question."""
+    return st.session_state.get(_REVEALED) == lesson
+
+
+def reveal(lesson: str, answer: int | None) -> None:
+    """Record the answer (``None``: skipped) and show the run."""
+    st.session_state[_REVEALED] = lesson
+    st.session_state[_ANSWER] = answer
+
+
+def answer() -> int | None:
+    return st.session_state.get(_ANSWER)

@@ -50,6 +50,8 @@ class Surface:
         data: the rows behind a data-driven surface, else ``None``.
         batch_grad: gradient on a subset of the rows, ``batch_grad(P, rows)``; data-driven only.
         build: rebuilds the surface with other settings (``surfaces.get`` uses it).
+        bound_formulas: on a one-weight surface, L'', 2/L'' and 1/L'' in its own symbols
+            (``("2x²", "1/x²", "1/(2x²)")``), for the stability sentence; may be empty.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Surface:
     data: Dataset | None = field(default=None, repr=False)
     batch_grad: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
     build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)
+    bound_formulas: tuple[str, ...] = ()
 
     def _points(self, p: Array) -> Array:
         p = np.asarray(p, dtype=float)

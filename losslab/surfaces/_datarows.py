@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from losslab.limits import MAX_ROWS
 from losslab.surfaces._base import Array
 
 __all__ = [
@@ -16,8 +17,6 @@ __all__ = [
     "user_rows",
 ]
 
-MAX_ROWS = 100_000
-"""The most data rows a surface may hold."""
 TRUE_LINE = (2.0, 1.0)
 """Generated regression rows: y = 2·x + 1 + noise·ε with x ~ U(−1, 3), ε ~ N(0, 1)."""
 CLASS_CENTRES = (-0.5, 1.5)

@@ -44,4 +44,5 @@ def single_point(x: float = 2.0, y_true: float = 4.0) -> Surface:
         axis_labels=("w",),
         params={"x": x, "y_true": y_true},
         build=single_point,
+        bound_formulas=("2x²", "1/x²", "1/(2x²)"),
     )

@@ -1,0 +1,38 @@
+"""Drawing a chart spec on the page: one function, so every chart gets the same treatment."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from losslab import charts
+from losslab.settings import Settings
+
+_PRESENTER_CONFIG = {
+    "axis": {"labelFontSize": 15, "titleFontSize": 17},
+    "legend": {"labelFontSize": 15, "titleFontSize": 16, "labelLimit": 320},
+    "title": {"fontSize": 20},
+    "text": {"fontSize": 16},
+}
+
+
+def presenter_scale(s: Settings) -> float:
+    """Presenter mode draws the figure a little larger, still fitting a 1280×720 projector."""
+    return 1.15 if s.presenter else 1.0
+
+
+def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) -> None:
+    """Draw a chart spec (built by ``charts.compose``, or an Altair chart), larger type on a
+    projector. Specs are passed as dictionaries so Altair does not copy and re-validate them."""
+    if not isinstance(spec, dict):
+        spec = spec.to_dict(validate=False)
+    config = {**spec.get("config", {}), "legend": {"labelLimit": 320}}
+    if s.presenter:
+        config.update(_PRESENTER_CONFIG)
+    # Charts keep their own size ("pad"): "fit" is meant for single views, and re-fitting a
+    # compound chart makes every step of the scrubber re-lay out axes and legends.
+    spec = {**spec, "config": config, "autosize": {"type": "pad", "contains": "padding"}}
+    # Datasets named by position, not content: a rerun with new rows then keeps the spec
+    # identical and the browser swaps the rows in instead of rebuilding the chart.
+    spec = charts.stable_names(spec)
+    container.vega_lite_chart(spec=spec, width="content", key=key)

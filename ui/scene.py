@@ -1,0 +1,201 @@
+"""The scene: what the page shows, decided once per rerun from the settings.
+
+``build`` is the one place that decides which surface the settings describe — a registry
+surface, a typed formula or the learner's uploaded rows — which runs go on it and how its
+learning rate meets the curvature at the start. Views only draw a ``Scene``; a view that needs
+to ask one of these questions again is a sign the scene is missing a field.
+
+Work is lazy and cached: the runs (``histories``) and the grid are computed when a view first
+asks for them, through ``ui.compute``'s bounded caches keyed by plain values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from losslab import descent, expressions, grids, landscape, stability
+from losslab.descent import History
+from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs
+from losslab.surfaces import Surface
+from ui import compute, state
+
+Source = Literal["registry", "formula", "upload", "network"]
+
+SWEEP_FACTORS = (0.5, 1.0, 2.0, 4.0)
+"""The learning-rate sweep runs one optimiser at these multiples of its rate."""
+
+OPTIMIZER_LABELS = {
+    "sgd": "Gradient descent (SGD)",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov momentum",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSProp",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "newton": "Newton",
+}
+
+
+def short_label(optimizer: str) -> str:
+    """``Gradient descent`` for ``sgd``: the optimiser's name as a legend says it."""
+    return OPTIMIZER_LABELS[optimizer].split(" (")[0]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The current surface and its runs.
+
+    ``settings`` are what the learner chose; ``runs`` the settings the runs use (the sweep's
+    four rates expanded). ``surface`` is ``None`` when it cannot be built, and ``problem``
+    then says why in words. ``notes`` are sentences on what was adapted (rows thinned, a cap
+    applied). ``assessment`` is the stability of the first run's rate at the start.
+    """
+
+    settings: Settings
+    runs: Settings
+    source: Source
+    surface: Surface | None = None
+    problem: str = ""
+    formula: expressions.Compiled | None = None
+    notes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    rows: state.Rows | None = None
+
+    @property
+    def dim(self) -> int | None:
+        return self.surface.dim if self.surface is not None else None
+
+    @property
+    def sweep(self) -> bool:
+        return self.settings.view == "sweep"
+
+    @functools.cached_property
+    def assessment(self) -> stability.Assessment | None:
+        """How the first run's learning rate meets the curvature at the start."""
+        if self.surface is None or len(self.runs.start) != self.surface.dim:
+            return None
+        s = self.runs
+        return stability.assess(self.surface, s.start, s.rates()[0], s.optimizers[0],
+                                momentum=s.momentum)
+
+    @functools.cached_property
+    def outcome(self) -> tuple[list[History], str]:
+        """Every run's history, and why the runs could not start (``""`` when they did)."""
+        if self.surface is None:
+            return [], ""
+        try:
+            if self.source == "registry":
+                return compute.runs(compute.surface_key(self.runs), *compute.run_key(self.runs)), ""
+            # Formulas and uploads: run directly (per session, not worth a shared cache).
+            s = self.runs
+            return compute.run_on(
+                self.surface, compute.run_specs(s), tuple(s.start), s.steps,
+                compute.schedule_key(s), s.batch, s.seed,
+            ), ""
+        except ValueError as problem:
+            return [], str(problem)
+
+    @property
+    def histories(self) -> list[History]:
+        return self.outcome[0]
+
+    def legend(self, histories: list[History]) -> list[str]:
+        """Run names with how each run ended ("Adam: converging", "… diverged at step 3");
+        empty while the runs are hidden (``histories`` empty)."""
+        out = []
+        for name, h in zip(self.names, histories, strict=False):
+            outcome = descent.label(h, self.surface)
+            out.append(f"{name}: diverged at step {h.diverged_at}" if outcome == "diverged"
+                       else f"{name}: {outcome}")
+        return out
+
+    @functools.cached_property
+    def grid(self) -> grids.Grid:
+        s = self.settings
+        if self.source == "registry":
+            return compute.grid(compute.surface_key(s), s.resolution)
+        if self.source == "upload":
+            return compute.uploaded_grid(*self.rows, s.loss_kind, s.l1, s.l2, s.delta,
+                                         s.resolution)
+        return grids.evaluate(self.surface, s.resolution)
+
+    @functools.cached_property
+    def network(self) -> tuple[landscape.Experiment | None, str]:
+        """The trained network of the network view, or why it could not be trained."""
+        kwargs, _ = network_kwargs(self.settings)
+        try:
+            return compute.network(**kwargs), ""
+        except ValueError as problem:
+            return None, str(problem)
+
+
+def run_names(s: Settings) -> tuple[str, ...]:
+    """Legend names: the optimiser, with its learning rate when two runs share a name."""
+    names = [short_label(n) for n in s.optimizers]
+    rates = s.rates()
+    out: list[str] = []
+    for i, (name, lr) in enumerate(zip(names, rates, strict=True)):
+        label = f"{name}, lr {lr:g}" if names.count(name) > 1 or len(set(rates)) > 1 else name
+        out.append(label if label not in out else f"{label} ({i + 1})")
+    return tuple(out)
+
+
+def sweep_rates(optimizer: str, rate: float) -> tuple[float, ...]:
+    """The sweep's rates, each kept within what the optimiser accepts."""
+    return tuple(clamp_rate(optimizer, rate * f) for f in SWEEP_FACTORS)
+
+
+def _with_runs(s: Settings) -> tuple[Settings, tuple[str, ...]]:
+    """The settings the runs use, and their legend names."""
+    if s.view != "sweep":
+        return s, run_names(s)
+    rates = sweep_rates(s.optimizers[0], s.rates()[0])
+    runs = dataclasses.replace(s, optimizers=(s.optimizers[0],) * len(SWEEP_FACTORS),
+                               learning_rates=rates)
+    return runs, tuple(f"{f:g}× lr = {lr:g}" for f, lr in zip(SWEEP_FACTORS, rates, strict=True))
+
+
+def _thinned(rows: state.Rows, loss: str) -> tuple[state.Rows, str]:
+    """Losses other than squared error cost (grid points × rows): larger uploads are thinned."""
+    if loss == "mse" or len(rows.x) <= compute.ROWWISE_ROWS:
+        return rows, ""
+    keep = np.linspace(0, len(rows.x) - 1, compute.ROWWISE_ROWS).round().astype(int)
+    note = (f"This loss is computed row by row, so {compute.ROWWISE_ROWS:,} evenly spaced rows "
+            f"of your {len(rows.x):,} are used (squared error uses them all).")
+    return state.Rows(rows.x[keep], rows.y[keep]), note
+
+
+def build(s: Settings, uploaded: state.Rows | None = None) -> Scene:
+    """The scene the settings describe (``uploaded``: the learner's own rows, if any)."""
+    runs, names = _with_runs(s)
+    if s.view == "nn":
+        _, notes = network_kwargs(s)
+        return Scene(s, runs, "network", notes=tuple(notes), names=names)
+    if s.surface == CUSTOM:
+        try:
+            compiled = compute.compiled_formula(expressions.normalise(s.expr), s.x, s.y_true)
+        except expressions.ExpressionError as problem:
+            return Scene(s, runs, "formula", problem=f"That formula cannot be used: {problem}")
+        return Scene(s, runs, "formula", compiled.surface, formula=compiled,
+                     notes=tuple(compiled.notes), names=names)
+    if s.surface == "linear_regression" and uploaded is not None:
+        rows, note = _thinned(uploaded, s.loss_kind)
+        try:
+            surface = compute.uploaded_surface(*rows, s.loss_kind, s.l1, s.l2, s.delta)
+        except ValueError as problem:
+            return Scene(s, runs, "upload", problem=f"Your rows cannot be used: {problem}")
+        return Scene(s, runs, "upload", surface, notes=(note,) if note else (), names=names,
+                     rows=rows)
+    try:
+        surface = compute.surface_for(s)
+    except ValueError as problem:
+        return Scene(s, runs, "registry",
+                     problem=f"This surface cannot be built with these settings: {problem}")
+    return Scene(s, runs, "registry", surface, names=names)
+
+
