@@ -26,8 +26,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from losslab import descent, optimizers, surfaces  # noqa: E402
-from losslab.charts import step_param  # noqa: E402
-from losslab.charts._surface import surface_map  # noqa: E402
+from losslab.charts import step_param, surface_map  # noqa: E402
 from losslab.grids import evaluate  # noqa: E402
 from losslab.raster import to_png_data_url  # noqa: E402
 

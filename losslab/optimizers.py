@@ -11,6 +11,9 @@ the gradient ``g_t = ∇L(w_{t-1})`` and the learning rate ``lr_t`` and produces
 optimiser but Newton reproduces ``torch.optim`` (float64, no weight decay unless named) to
 floating-point rounding; ``tests/test_torch_parity.py`` checks it against torch itself.
 
+One piece: eight optimisers written the same way (state, factory with checked hyperparameters,
+the update rule in its docstring) and the registry that lists them, read side by side.
+
 Each optimiser also has ``explain(state) -> dict[str, ndarray]``: the named, parameter-shaped
 numbers that describe its state after an update (Adam's ``m``, ``v``, ``m_hat``, ``v_hat``, ...).
 ``descent.run`` records them in ``History.state`` so the app can explain any step.

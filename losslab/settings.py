@@ -11,6 +11,9 @@ callbacks and links share one rule.
 ``permalink`` turns settings into a query string and back; ``optimizer_kwargs``,
 ``surface_params`` and ``network_kwargs`` turn them into the arguments of ``optimizers.make``,
 ``surfaces.get`` and ``landscape.experiment``.
+
+One piece: the field table, the checks that read it, and the repairs and moves that keep fields
+in agreement change together whenever a setting is added.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from losslab import landscape
-from losslab.charts import _nn as charts
+from losslab.charts import network as charts
 
 SMALL = {"n": 40, "hidden": (3,), "steps": 25, "grid": 7, "optimizer": "adam"}
 

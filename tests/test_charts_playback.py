@@ -10,24 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab.charts._common import DASHES, PALETTE, SHAPES, step_param
-from losslab.charts._playback import (
+from losslab.charts import DASHES, PALETTE, SHAPES, link, step_param, thin_steps
+from losslab.charts.metrics import (
     LOG_FLOOR,
     MAX_METRIC_POINTS,
     MAX_METRIC_ROWS,
     MAX_RUNS,
+    metrics_charts,
+)
+from losslab.charts.slices import (
     MAX_SLICE_POINTS,
     MAX_SLICE_STEPS,
     MAX_SLICE_VALUES,
-    link,
-    metrics_charts,
     slice_charts,
-    thin_steps,
 )
 from losslab.descent import MAX_STEPS, History, run
 from losslab.optimizers import sgd
-from losslab.surfaces import Surface
-from losslab.surfaces._lesson import single_point
+from losslab.surfaces import Surface, single_point
 
 
 def bowl(a: float = 1.0, b: float = 4.0) -> Surface:

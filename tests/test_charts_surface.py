@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from losslab import descent, optimizers
-from losslab.charts._common import DASHES, PALETTE, SHAPES, step_param
-from losslab.charts._surface import (
-    MAX_OPTIMIZERS,
+from losslab.charts import DASHES, PALETTE, SHAPES, step_param
+from losslab.charts.maps import (
     MAX_PATH_POINTS,
+    MAX_RUNS,
     arrow_frame,
     data_space_chart,
     path_frame,
@@ -240,7 +240,7 @@ def test_at_most_eight_optimisers_are_drawn_and_names_stay_unique():
     surface = _bowl()
     runs = _runs(surface, steps=3) * 6
     frame = path_frame(runs)
-    assert frame["optimizer"].nunique() == MAX_OPTIMIZERS
+    assert frame["optimizer"].nunique() == MAX_RUNS
     assert "GD (2)" in set(frame["optimizer"])
 
 

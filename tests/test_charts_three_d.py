@@ -10,21 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab.charts._common import PALETTE, step_param
-from losslab.charts._playback import link
-from losslab.charts._three_d import (
+from losslab.charts import PALETTE, link, step_param
+from losslab.charts.three_d import (
     AZIMUTH,
     ELEVATION,
     MAX_GRID,
     MAX_PATH_POINTS,
-    _project,
     height_scale,
+    projection,
     three_d_chart,
 )
 from losslab.descent import MAX_STEPS, History, run
 from losslab.optimizers import sgd
-from losslab.surfaces import Surface
-from losslab.surfaces._lesson import single_point
+from losslab.surfaces import Surface, single_point
 
 
 def bowl() -> Surface:
@@ -117,7 +115,7 @@ def project(azimuth: float, elevation: float, u: float, v: float, h: float) -> d
         AZIMUTH: azimuth,
         ELEVATION: elevation,
     }
-    return {name: eval(expr, scope) for name, expr in _project().items()}  # noqa: S307
+    return {name: eval(expr, scope) for name, expr in projection().items()}  # noqa: S307
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +149,7 @@ def test_two_views_in_one_spec_share_one_rotation():
 
 
 def test_projection_expressions_use_both_angle_params():
-    exprs = _project()
+    exprs = projection()
     assert AZIMUTH in exprs["sx"]
     for name in ("sy", "depth"):
         assert AZIMUTH in exprs[name] and ELEVATION in exprs[name]

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losslab import descent, optimizers, surfaces
-from losslab.surfaces import MAX_ROWS, Surface, get, nearest_minimum_distance
-from losslab.surfaces._lesson import single_point
+from losslab.surfaces import MAX_ROWS, Surface, get, nearest_minimum_distance, single_point
 
 # The registry, plus settings that reach code paths the defaults do not.
 CASES: dict[str, Surface] = {

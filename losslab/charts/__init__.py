@@ -1,20 +1,62 @@
-"""Chart builders: pure functions from surfaces and histories to ``alt.Chart``.
+"""Chart builders: pure functions from surfaces and runs to Vega-Lite charts.
 
-They never import Streamlit: a notebook displays the returned chart directly. Views that
-follow the browser-side step share one ``step_param`` and are joined with ``link``.
+They never import Streamlit: a notebook displays what they return directly. There is one way in
+for each figure, and two forms of the result:
+
+- the figure builders (``lesson_figure``, ``surface_map``, ``metrics_charts``,
+  ``slice_charts``, ``three_d_chart``, ``data_space_chart``, the ``nn_*`` charts) return an
+  Altair chart, for a notebook or ``.to_dict()``;
+- the app draws the same figures from cached *skeletons* (a spec with named, empty datasets:
+  ``lesson_skeleton``, ``path_skeleton``, ``metrics_skeleton``) filled with each run's rows
+  (``fill_lesson``, ``fill_paths``, ``fill_metrics``), so a new learning rate changes rows,
+  never the spec, and the browser swaps rows instead of rebuilding the chart.
+
+Views that follow the browser-side step share one ``step_param`` and are joined with
+``compose`` (a dict) or ``link`` (an Altair chart), which declare the parameter once.
+
+Modules, by what they draw: ``one_weight`` (the chapter's loss and gradient curves), ``maps``
+(a two-weight surface and the paths on it), ``metrics`` (loss, distance and rate over the
+steps), ``slices``, ``three_d``, ``network`` (the network view); ``common`` (palette, step
+parameter, thinning) and ``compose`` (joining specs).
 """
 
-from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-from losslab.charts._compose import (
+from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP, step_param, thin_steps
+from losslab.charts.compose import (
     compose,
     concat_spec,
     layer_spec,
+    link,
     overlay,
     placeholders,
     records,
     stable_names,
 )
-from losslab.charts._lesson import (
+from losslab.charts.maps import (
+    ARROWS_DATA,
+    PATHS_DATA,
+    PathShape,
+    data_space_chart,
+    fill_paths,
+    path_overlay,
+    path_skeleton,
+    path_tables,
+    surface_map,
+)
+from losslab.charts.metrics import (
+    MetricShape,
+    fill_metrics,
+    metric_source,
+    metrics_charts,
+    metrics_skeleton,
+    metrics_tables,
+)
+from losslab.charts.network import (
+    nn_decision_chart,
+    nn_interpolation_chart,
+    nn_landscape_chart,
+    nn_loss_chart,
+)
+from losslab.charts.one_weight import (
     LESSON_CURVE,
     LESSON_PATH,
     MAX_DRAWN_STEPS,
@@ -27,65 +69,39 @@ from losslab.charts._lesson import (
     lesson_spec,
     step_sentence,
 )
-from losslab.charts._nn import (
-    nn_decision_chart,
-    nn_interpolation_chart,
-    nn_landscape_chart,
-    nn_loss_chart,
-)
-from losslab.charts._playback import (
-    MetricShape,
-    fill_metrics,
-    link,
-    metric_source,
-    metrics_charts,
-    metrics_skeleton,
-    metrics_tables,
-    slice_charts,
-)
-from losslab.charts._surface import (
-    ARROWS_DATA,
-    PATHS_DATA,
-    PathShape,
-    data_space_chart,
-    fill_paths,
-    path_overlay,
-    path_skeleton,
-    path_tables,
-    surface_map,
-)
-from losslab.charts._three_d import three_d_chart
+from losslab.charts.slices import slice_charts
+from losslab.charts.three_d import three_d_chart
 
 __all__ = [
     "ARROWS_DATA",
-    "PATHS_DATA",
     "DASHES",
-    "MAX_DRAWN_STEPS",
-    "PALETTE",
-    "SHAPES",
-    "STEP",
-    "compose",
-    "concat_spec",
-    "PathShape",
-    "data_space_chart",
-    "fill_paths",
-    "layer_spec",
     "LESSON_CURVE",
     "LESSON_PATH",
+    "MAX_DRAWN_STEPS",
+    "PALETTE",
+    "PATHS_DATA",
+    "SHAPES",
+    "STEP",
     "LessonShape",
+    "MetricShape",
+    "PathShape",
+    "compose",
+    "concat_spec",
+    "data_space_chart",
     "fill_lesson",
+    "fill_metrics",
+    "fill_paths",
+    "layer_spec",
     "lesson_figure",
+    "lesson_frames",
     "lesson_shape",
     "lesson_skeleton",
-    "lesson_frames",
     "lesson_spec",
     "link",
-    "MetricShape",
     "metric_source",
-    "fill_metrics",
+    "metrics_charts",
     "metrics_skeleton",
     "metrics_tables",
-    "metrics_charts",
     "nn_decision_chart",
     "nn_interpolation_chart",
     "nn_landscape_chart",
@@ -101,5 +117,6 @@ __all__ = [
     "step_param",
     "step_sentence",
     "surface_map",
+    "thin_steps",
     "three_d_chart",
 ]

@@ -15,8 +15,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP, step_param
-from losslab.charts._compose import concat_spec, layer_spec, records
+from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP, step_param
+from losslab.charts.compose import concat_spec, layer_spec, records
 from losslab.descent import History
 from losslab.surfaces import Surface
 

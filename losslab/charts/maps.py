@@ -9,6 +9,9 @@ The step is a browser-side parameter created by the caller (``charts.step_param`
 here adds it to the chart it returns with ``.add_params``; when the caller composes several such
 charts (``alt.hconcat(surface_map(...), data_space_chart(...))``), Altair lifts the shared
 parameter to the top level once, so the caller adds nothing.
+
+One piece: the background layers and the path layers share one pair of axes, one run encoding
+and one window, and the app's cached path skeleton must match the layers drawn here exactly.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import DASHES, PALETTE, RUN, SHAPES, run_field, run_legend
-from losslab.charts._compose import layer_spec, records
+from losslab.charts.common import DASHES, PALETTE, RUN, SHAPES, run_field, run_legend
+from losslab.charts.compose import layer_spec, records
 from losslab.contours import contour_lines
 from losslab.descent import MAX_STEPS, History
 from losslab.grids import Grid, evaluate
+from losslab.limits import MAX_RUNS
 from losslab.raster import Raster, to_png_data_url
 from losslab.surfaces import Surface
 
@@ -37,7 +41,7 @@ __all__ = [
     "path_overlay",
     "path_skeleton",
     "path_tables",
-    "MAX_OPTIMIZERS",
+    "MAX_RUNS",
     "MAX_PATH_POINTS",
     "MOMENTUM_STATE_NAMES",
     "arrow_frame",
@@ -46,8 +50,6 @@ __all__ = [
     "surface_map",
 ]
 
-MAX_OPTIMIZERS = 8
-"""The most paths drawn at once; further histories are ignored."""
 MAX_PATH_POINTS = 300
 """Longer runs are thinned to this many iterates (evenly spaced, plus the first few and last)."""
 MOMENTUM_STATE_NAMES = ("velocity", "momentum", "momentum_buffer", "exp_avg", "mu", "m")
@@ -80,12 +82,12 @@ def _tooltip_number(values) -> np.ndarray:
 def _runs(
     histories: Sequence[tuple[str, History]], max_points: int
 ) -> list[tuple[str, History, np.ndarray, np.ndarray]]:
-    """At most ``MAX_OPTIMIZERS`` runs, each with a unique name, its drawn steps and, per drawn
+    """At most ``MAX_RUNS`` runs, each with a unique name, its drawn steps and, per drawn
     step, the next drawn step (``MAX_STEPS + 1`` after the last)."""
     max_points = int(min(max(int(max_points), 2), MAX_PATH_POINTS))
     seen: dict[str, int] = {}
     out = []
-    for i, (name, history) in enumerate(list(histories)[:MAX_OPTIMIZERS]):
+    for i, (name, history) in enumerate(list(histories)[:MAX_RUNS]):
         label = str(name).strip() or f"run {i + 1}"
         seen[label] = seen.get(label, 0) + 1
         label = label if seen[label] == 1 else f"{label} ({seen[label]})"
@@ -112,7 +114,7 @@ def path_frame(
     (``run`` is the run's key, "1", "2", … in order).
 
     A row is "current" for every step in ``[step, next_step)``. Runs are thinned to
-    ``max_points`` rows (capped at ``MAX_PATH_POINTS``), at most ``MAX_OPTIMIZERS`` runs are
+    ``max_points`` rows (capped at ``MAX_PATH_POINTS``), at most ``MAX_RUNS`` runs are
     taken, and rows with a non-finite number are dropped. ``w2`` is 0 for one-parameter runs.
     ``note`` says where a run diverged.
     """
@@ -321,7 +323,7 @@ def surface_map(
 
     Args:
         grid: the sampled surface (``grids.evaluate``); default 200 × 200 over its window.
-        histories: ``(name, history)`` pairs, at most ``MAX_OPTIMIZERS``; each path gets its
+        histories: ``(name, history)`` pairs, at most ``MAX_RUNS``; each path gets its
             own colour, dash and marker, named in the legend.
         step_param: the caller's step parameter. With it, paths are drawn up to the step
             (older points fading), the point at the step is ringed and carries its −gradient

@@ -21,8 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import PALETTE
-from losslab.charts._playback import _until, thin_steps
+from losslab.charts.common import PALETTE, thin_steps, until
 from losslab.descent import History
 from losslab.surfaces import Surface
 
@@ -35,6 +34,7 @@ __all__ = [
     "MAX_GRID",
     "MAX_PATH_POINTS",
     "height_scale",
+    "projection",
     "three_d_chart",
 ]
 
@@ -134,7 +134,7 @@ def _segments(u: Array, v: Array, h: Array, defined: Array) -> pd.DataFrame:
     return frame.round(4)
 
 
-def _project(suffix: str = "") -> dict[str, str]:
+def projection(suffix: str = "") -> dict[str, str]:
     """Vega expressions placing ``(u, v, h)`` on screen, as calculate fields."""
     u, v, h = f"datum.u{suffix}", f"datum.v{suffix}", f"datum.h{suffix}"
     a, e = f"({AZIMUTH} * PI / 180)", f"({ELEVATION} * PI / 180)"
@@ -164,13 +164,13 @@ def _path_frame(
     v = 2 * (history.params[:, 1] - lo2) / (hi2 - lo2) - 1
     h = height_scale(history.loss, lo, hi, mode)
     kept = thin_steps(np.column_stack([u, v, h]), MAX_PATH_POINTS)
-    until = _until(kept, len(history), hold_last=True)
+    ends = until(kept, len(history), hold_last=True)
     inside = (np.abs(u[kept]) <= 1) & (np.abs(v[kept]) <= 1)
     piece = np.cumsum(~inside)
     frame = pd.DataFrame(
         {
             "step": kept,
-            "until": until,
+            "until": ends,
             "u": u[kept],
             "v": v[kept],
             "h": h[kept],
@@ -185,7 +185,7 @@ def _path_layers(
     frame: pd.DataFrame, step: alt.Parameter | None, color: str, n_steps: int
 ) -> list[alt.Chart]:
     """Halo, line and points of the path; the current point (or the last) drawn large."""
-    base = alt.Chart(frame).transform_calculate(**_project()).encode(**_position())
+    base = alt.Chart(frame).transform_calculate(**projection()).encode(**_position())
     if step is None:
         current = f"datum.until >= {n_steps}"  # only the last row reaches past the end
     else:
@@ -257,7 +257,7 @@ def three_d_chart(
 
     wire = (
         alt.Chart(segments)
-        .transform_calculate(**_project("1"), **_project("2"))
+        .transform_calculate(**projection("1"), **projection("2"))
         .transform_calculate(depth="(datum.depth1 + datum.depth2) / 2")
         .mark_rule(strokeWidth=1.2)
         .encode(
@@ -280,7 +280,7 @@ def three_d_chart(
                 {"u": [1.2, -1.0], "v": [-1.0, 1.2], "h": [0.0, 0.0], "text": list(labels)}
             )
         )
-        .transform_calculate(**_project())
+        .transform_calculate(**projection())
         .mark_text(fontSize=13, fontStyle="italic")
         .encode(**_position(), text="text:N")
     )
@@ -304,7 +304,7 @@ def three_d_chart(
         ).round(4)
         layers.append(
             alt.Chart(minima)
-            .transform_calculate(**_project())
+            .transform_calculate(**projection())
             .mark_point(shape="cross", size=120, color="black", filled=True, angle=45)
             .encode(**_position())
         )

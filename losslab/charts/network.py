@@ -20,7 +20,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import PALETTE, SHAPES
+from losslab.charts.common import PALETTE, SHAPES
 from losslab.contours import contour_lines
 from losslab.grids import Grid
 from losslab.landscape import Experiment, Plane

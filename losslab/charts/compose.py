@@ -13,7 +13,7 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["compose", "concat_spec", "layer_spec", "overlay", "placeholders", "records",
+__all__ = ["compose", "concat_spec", "layer_spec", "link", "overlay", "placeholders", "records",
            "stable_names"]
 
 Spec = dict[str, Any]
@@ -70,7 +70,6 @@ def compose(
     if any("select" in p for s in subs for p in s.get("params", [])):
         if any(isinstance(chart, dict) for chart in charts):
             raise ValueError("charts with selections must be given as Altair charts")
-        from losslab.charts._playback import link  # _playback builds on this module
         linked = link(step, *charts, columns=columns) if step is not None else alt.concat(*charts)
         return linked.to_dict(validate=False)
     params: dict[str, dict] = {}
@@ -206,3 +205,25 @@ def concat_spec(
     schema = specs[0].get("$schema") if specs else None
     parts, datasets, params = _merged(specs)
     return _top({direction: parts, **properties}, datasets, params, schema)
+
+
+def link(
+    step: alt.Parameter, *charts: alt.TopLevelMixin, columns: int | None = None
+) -> alt.ConcatChart:
+    """One compound chart of ``charts`` in which ``step`` is declared exactly once.
+
+    Call it last, on every view that follows the step. Colour, opacity, shape, dash and size
+    scales are resolved independently between the views (a run's colours in the metrics must
+    not merge with a surface's height colours); each view's own sub-views still share theirs.
+    ``columns`` wraps the views into rows of that many (``None``: one row).
+    """
+    if not charts:
+        raise ValueError("link needs at least one chart")
+    composed = alt.concat(*charts) if columns is None else alt.concat(*charts, columns=columns)
+    return composed.add_params(step).resolve_scale(
+        color="independent",
+        opacity="independent",
+        shape="independent",
+        strokeDash="independent",
+        size="independent",
+    )
