@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -26,7 +27,7 @@ from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP
 from losslab.charts._compose import records
 from losslab.charts._lesson import lesson_frames
 from losslab.surfaces import Surface
-from losslab.whatif import HOLD, Sweep
+from losslab.whatif import Sweep
 
 __all__ = [
     "WHATIF_OUTCOMES",
@@ -99,9 +100,9 @@ def _run_scales(count: int) -> dict[str, dict[str, Any]]:
 
 
 def _axis(field: str, domain: Sequence[float], title: str, *, log: bool = False) -> dict:
-    scale: dict[str, Any] = {"domain": [float(v) for v in domain], "nice": False, "zero": False}
-    if log:
-        scale["type"] = "log"
+    scale: dict[str, Any] = {"domain": [float(v) for v in domain], "nice": False}
+    # A log scale has no zero to leave out (Vega-Lite warns when told to).
+    scale.update({"type": "log"} if log else {"zero": False})
     return {"field": field, "type": "quantitative", "title": title, "scale": scale}
 
 
@@ -219,8 +220,22 @@ def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0) -> 
             "view": {"stroke": None}}
 
 
+def _six_digits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats to six significant digits: all a chart or tooltip shows, and a third of the
+    JSON (DataFrames sent as Arrow keep their float64s, so only records are rounded)."""
+    out = frame.copy()
+    for column in out.select_dtypes("float").columns:
+        values = out[column].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            digits = 5 - np.floor(np.log10(np.abs(values)))
+        scale = 10.0 ** np.where(np.isfinite(digits), digits, 0)
+        out[column] = np.round(values * scale) / scale
+    return out
+
+
 def _datasets(sweep: Sweep, paths: pd.DataFrame) -> dict[str, Any]:
-    return {WHATIF_PATHS: records(paths), WHATIF_OUTCOMES: records(_outcome_frame(sweep))}
+    return {WHATIF_PATHS: records(_six_digits(paths)),
+            WHATIF_OUTCOMES: records(_outcome_frame(sweep))}
 
 
 def whatif_map_spec(
@@ -281,7 +296,7 @@ def whatif_map_spec(
     datasets.update(_datasets(sweep, paths) if not as_frames else {
         WHATIF_PATHS: paths, WHATIF_OUTCOMES: _outcome_frame(sweep)})
     return {
-        "$schema": background.get("$schema", "https://vega.github.io/schema/vega-lite/v5.json"),
+        "$schema": background.get("$schema", alt.SCHEMA_URL),
         "params": _params(sweep, step),
         "vconcat": [
             {"hconcat": [the_map, {"vconcat": metrics}]},
@@ -293,6 +308,11 @@ def whatif_map_spec(
         "autosize": {"type": "pad", "contains": "padding"},
         "config": background.get("config", {}),
     }
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    margin = 0.05 * ((hi - lo) or 1.0)
+    return lo - margin, hi + margin
 
 
 def whatif_lesson_spec(
@@ -326,9 +346,8 @@ def whatif_lesson_spec(
     curve, _ = lesson_frames(surface, None, w_range=(lo, hi), n_points=n_points)
     loss_values = curve["loss"].dropna().to_numpy(dtype=float)
     grad_values = curve["gradient"].dropna().to_numpy(dtype=float)
-    pad = lambda a, b: (a - 0.05 * ((b - a) or 1.0), b + 0.05 * ((b - a) or 1.0))  # noqa: E731
-    loss_domain = pad(float(loss_values.min()), float(loss_values.max()))
-    grad_domain = pad(min(float(grad_values.min()), 0.0), max(float(grad_values.max()), 0.0))
+    loss_domain = _padded(float(loss_values.min()), float(loss_values.max()))
+    grad_domain = _padded(min(float(grad_values.min()), 0.0), max(float(grad_values.max()), 0.0))
     x = _axis("w", (lo, hi), "Weight w")
     y_loss = _axis("loss", loss_domain, "Loss L(w)")
     y_grad = _axis("gradient", grad_domain, "Gradient dL/dw")
@@ -392,7 +411,7 @@ def whatif_lesson_spec(
     panel["layer"][1]["encoding"]["color"] = runs["color"]
     panel["layer"][0]["encoding"]["color"] = runs["color"]
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": alt.SCHEMA_URL,
         "params": _params(sweep, step),
         "vconcat": [{"hconcat": [left, right]}, panel],
         "resolve": {"scale": {"color": "independent", "shape": "independent",
