@@ -241,16 +241,6 @@ def _kept(history: History, window: Sequence[Sequence[float]], log_loss: np.ndar
     return thin_steps(points, budget)
 
 
-def _round(values: np.ndarray, digits: int = 6) -> np.ndarray:
-    """``digits`` significant digits: all a chart or tooltip shows, and short in JSON."""
-    values = np.asarray(values, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.abs(values)))
-    magnitude = np.where(np.isfinite(magnitude), magnitude, 0)
-    scale = 10.0 ** (digits - 1 - magnitude)
-    return np.round(values * scale) / scale
-
-
 def sweep(
     surface: Surface,
     runs: Sequence[RunSetting],
@@ -327,15 +317,15 @@ def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, b
         "until": np.append(kept[1:], HOLD),
     }
     if h.params.shape[1] == 1:
-        rows["w"] = _round(params[:, 0])
-        rows["gradient"] = _round(h.grad[kept, 0])
+        rows["w"] = params[:, 0]
+        rows["gradient"] = h.grad[kept, 0]
     else:
-        rows["w1"] = _round(params[:, 0])
-        rows["w2"] = _round(params[:, 1])
-    rows["loss"] = _round(loss[kept])
+        rows["w1"] = params[:, 0]
+        rows["w2"] = params[:, 1]
+    rows["loss"] = loss[kept]
     if minimizers is not None:
         distance = np.linalg.norm(params[:, None, :] - minimizers[None], axis=2).min(axis=1)
-        rows["distance"] = _round(distance)
+        rows["distance"] = distance
     return pd.DataFrame(rows)
 
 
