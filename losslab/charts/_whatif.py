@@ -1,0 +1,421 @@
+"""What-if charts: a learning-rate (and β) control per run inside the chart, no rerun.
+
+The rows come from ``losslab.whatif.sweep``: every run at every rate of its window. Each run
+gets a Vega-Lite parameter ``lr_<k>`` (k = 1, 2, …: the run's rung in its window) bound to a
+range input, and runs with a decay ladder a ``beta_<k>``; moving one only changes which rows
+the browser draws. The path on the map, the loss and distance charts, the marker at the current
+step and the outcome text (the legend's words, the rate and the stability sentence) all read the
+same rows through the same filter, so they move together.
+
+Kept fast on purpose: one filter on the rung parameters is the first transform of every view
+reading the paths (Vega-Lite merges identical sources, so it runs once per move); every scale
+domain is fixed here from the whole window and every view has a fixed size, so a move never
+re-lays out the chart; paths arrive thinned (``whatif.MAX_POINTS`` rows each at most).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP
+from losslab.charts._compose import records
+from losslab.charts._lesson import lesson_frames
+from losslab.surfaces import Surface
+from losslab.whatif import Sweep
+
+__all__ = [
+    "WHATIF_OUTCOMES",
+    "WHATIF_PATHS",
+    "beta_param_name",
+    "rate_param_name",
+    "whatif_lesson_spec",
+    "whatif_map_spec",
+]
+
+WHATIF_PATHS = "losslab-whatif-paths"
+WHATIF_OUTCOMES = "losslab-whatif-outcomes"
+"""Dataset names of ``Sweep.paths`` and ``Sweep.outcomes`` in the specs."""
+_FLOOR = 1e-12
+_FMT = ".4g"
+_KNOB_SYMBOL = {"momentum": "μ", "decay": "ρ", "beta1": "β1"}
+
+
+def rate_param_name(run: int) -> str:
+    """The parameter holding run ``run``'s (0-based) rung in its rate window: ``lr_1``, …"""
+    return f"lr_{run + 1}"
+
+
+def beta_param_name(run: int) -> str:
+    """The parameter holding run ``run``'s (0-based) index in its decay window: ``beta_1``, …"""
+    return f"beta_{run + 1}"
+
+
+def _params(sweep: Sweep, step: int | None) -> list[dict[str, Any]]:
+    last = max(int(sweep.paths["step"].max()) if len(sweep.paths) else 0, 1)
+    at = last if step is None else min(max(int(step), 0), last)
+    params: list[dict[str, Any]] = [{
+        "name": STEP, "value": at,
+        "bind": {"input": "range", "min": 0, "max": last, "step": 1, "name": "Step "},
+    }]
+    for k, win in enumerate(sweep.windows):
+        params.append({
+            "name": rate_param_name(k), "value": win.rate_index,
+            "bind": {"input": "range", "min": 0, "max": max(len(win.rates) - 1, 1), "step": 1,
+                     "name": f"{win.name}: learning rate "},
+        })
+        if win.knob:
+            params.append({
+                "name": beta_param_name(k), "value": win.beta_index,
+                "bind": {"input": "range", "min": 0, "max": max(len(win.betas) - 1, 1),
+                         "step": 1,
+                         "name": f"{win.name}: {_KNOB_SYMBOL.get(win.knob, win.knob)} "},
+            })
+    return params
+
+
+def _chosen(sweep: Sweep) -> dict[str, Any]:
+    """The one filter every view starts with: each run's rows at its chosen rung (and decay)."""
+    rungs = ", ".join(rate_param_name(k) for k in range(len(sweep.windows)))
+    betas = ", ".join(beta_param_name(k) if w.knob else "0"
+                      for k, w in enumerate(sweep.windows))
+    return {"filter": f"datum.rung == [{rungs}][datum.run] && datum.beta == [{betas}][datum.run]"}
+
+
+def _run_scales(count: int) -> dict[str, dict[str, Any]]:
+    domain = list(range(count))
+    return {
+        "color": {"field": "run", "type": "nominal", "legend": None,
+                  "scale": {"domain": domain, "range": PALETTE[:count]}},
+        "strokeDash": {"field": "run", "type": "nominal", "legend": None,
+                       "scale": {"domain": domain, "range": DASHES[:count]}},
+        "shape": {"field": "run", "type": "nominal", "legend": None,
+                  "scale": {"domain": domain, "range": SHAPES[:count]}},
+    }
+
+
+def _axis(field: str, domain: Sequence[float], title: str, *, log: bool = False) -> dict:
+    scale: dict[str, Any] = {"domain": [float(v) for v in domain], "nice": False}
+    # A log scale has no zero to leave out (Vega-Lite warns when told to).
+    scale.update({"type": "log"} if log else {"zero": False})
+    return {"field": field, "type": "quantitative", "title": title, "scale": scale}
+
+
+_CURRENT = {"filter": f"datum.step <= {STEP} && {STEP} < datum.until"}
+_WALKED = {"filter": f"datum.step <= {STEP}"}
+
+
+def _path_layers(sweep: Sweep, x: dict, y: dict, tooltip: list[dict], dots: bool
+                 ) -> list[dict]:
+    """The runs' paths up to the step (with a dot per drawn iterate when ``dots``) and the
+    marker at the step, at the chosen rungs."""
+    runs = _run_scales(len(sweep.windows))
+    data = {"name": WHATIF_PATHS}
+    chosen = _chosen(sweep)
+    line = {"data": data, "transform": [chosen, _WALKED],
+            "mark": {"type": "line", "strokeWidth": 2, "clip": True},
+            "encoding": {"x": x, "y": y, "order": {"field": "step", "type": "quantitative"},
+                         "color": runs["color"], "strokeDash": runs["strokeDash"]}}
+    dot = {"data": data, "transform": [chosen, _WALKED],
+           "mark": {"type": "point", "filled": True, "size": 22, "opacity": 0.8, "clip": True},
+           "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
+                        "tooltip": tooltip}}
+    return [
+        line, *([dot] if dots else []),
+        {"data": data, "transform": [chosen, _CURRENT],
+         "mark": {"type": "point", "filled": True, "size": 170, "stroke": "black",
+                  "strokeWidth": 2, "opacity": 1, "clip": True},
+         "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
+                      "tooltip": tooltip}},
+    ]
+
+
+def _log_domain(values: np.ndarray, top: float | None = None) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    lo = max(float(values.min()), _FLOOR) if len(values) else _FLOOR
+    hi = float(values.max()) if len(values) else 1.0
+    if top is not None:
+        hi = min(hi, top)
+    hi = max(hi, lo * 10)
+    return 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
+
+
+def _metric_view(sweep: Sweep, field: str, title: str, domain: tuple[float, float],
+                 width: int, height: int) -> dict:
+    runs = _run_scales(len(sweep.windows))
+    data = {"name": WHATIF_PATHS}
+    chosen = _chosen(sweep)
+    x = _axis("step", (0, max(sweep.steps, 1)), "step")
+    y = _axis(field, domain, title, log=True)
+    tip = [{"field": "step", "type": "quantitative"},
+           {"field": field, "type": "quantitative", "format": _FMT}]
+    return {
+        "width": width, "height": height,
+        "layer": [
+            {"data": data, "transform": [chosen],
+             "mark": {"type": "line", "clip": True},
+             "encoding": {"x": x, "y": y, "order": {"field": "step", "type": "quantitative"},
+                          "color": runs["color"], "strokeDash": runs["strokeDash"],
+                          "tooltip": tip}},
+            {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#555555",
+                                                "strokeDash": [3, 3]},
+             "encoding": {"x": {"datum": {"expr": STEP}, "type": "quantitative",
+                                "scale": x["scale"]}}},
+            {"data": data, "transform": [chosen, _CURRENT],
+             "mark": {"type": "point", "filled": True, "size": 90, "stroke": "black",
+                      "strokeWidth": 1, "clip": True},
+             "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
+                          "tooltip": tip}},
+        ],
+    }
+
+
+def _outcome_frame(sweep: Sweep) -> pd.DataFrame:
+    """The outcome rows with the one line each run's legend entry shows."""
+    out = sweep.outcomes.copy()
+    knob = out["knob"].map(lambda k: _KNOB_SYMBOL.get(k, k))
+    extra = np.where(out["knob"] != "", ", " + knob + " = " + out["beta_value"].map("{:g}".format),
+                     "")
+    out["line"] = (out["legend"] + "   (lr = " + out["learning_rate"].map("{:g}".format)
+                   + extra + ")")
+    return out[["run", "rung", "beta", "line", "sentence", "summary", "final_loss",
+                "diverged_at", "outcome"]]
+
+
+def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0) -> dict:
+    """One row per run: its marker and "Adam: converging (lr = 0.05, β1 = 0.9)"; then the
+    stability sentence at run ``sentence_of``'s rate."""
+    count = len(sweep.windows)
+    runs = _run_scales(count)
+    data = {"name": WHATIF_OUTCOMES}
+    chosen = _chosen(sweep)
+    y = {"field": "run", "type": "ordinal", "axis": None,
+         "scale": {"domain": list(range(count + 1))}}
+    layers = [
+        {"data": data, "transform": [chosen],
+         "mark": {"type": "point", "filled": True, "size": 80},
+         "encoding": {"x": {"value": 8}, "y": y, "color": runs["color"],
+                      "shape": runs["shape"]}},
+        {"data": data, "transform": [chosen],
+         "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 13,
+                  "limit": width - 24},
+         "encoding": {"x": {"value": 20}, "y": y, "text": {"field": "line", "type": "nominal"},
+                      "tooltip": {"field": "summary", "type": "nominal"}}},
+    ]
+    if sentence_of is not None and 0 <= sentence_of < count:
+        layers.append(
+            {"data": data, "transform": [chosen, {"filter": f"datum.run == {sentence_of}"},
+                                         {"calculate": str(count), "as": "row"}],
+             "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 12,
+                      "color": "#333333", "limit": width - 8},
+             "encoding": {"x": {"value": 4}, "y": {**y, "field": "row"},
+                          "text": {"field": "sentence", "type": "nominal"}}})
+    return {"width": width, "height": 22 * (count + 1), "layer": layers,
+            "view": {"stroke": None}}
+
+
+def _six_digits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats to six significant digits: all a chart or tooltip shows, and a third of the
+    JSON (DataFrames sent as Arrow keep their float64s, so only records are rounded)."""
+    out = frame.copy()
+    for column in out.select_dtypes("float").columns:
+        values = out[column].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            digits = 5 - np.floor(np.log10(np.abs(values)))
+        scale = 10.0 ** np.where(np.isfinite(digits), digits, 0)
+        out[column] = np.round(values * scale) / scale
+    return out
+
+
+def _datasets(sweep: Sweep, paths: pd.DataFrame) -> dict[str, Any]:
+    return {WHATIF_PATHS: records(_six_digits(paths)),
+            WHATIF_OUTCOMES: records(_outcome_frame(sweep))}
+
+
+def whatif_map_spec(
+    sweep: Sweep,
+    background: dict,
+    *,
+    optimal_value: float | None = None,
+    step: int | None = None,
+    metric_width: int = 320,
+    metric_height: int = 150,
+    dots: bool = True,
+    as_frames: bool = False,
+) -> dict:
+    """The two-weight what-if figure as a Vega-Lite spec (a dictionary).
+
+    ``background`` is the map without paths (``charts.surface_map(surface, grid).to_dict()``);
+    its axes (fixed to the grid's window) are reused. Beside it the loss (``loss − L*`` when
+    ``optimal_value`` is given) and the distance to the nearest minimiser (when the sweep has
+    it) against the step, on log axes fixed over the whole window; under them the outcome text.
+    Parameters: ``step``, and per run ``lr_<k>`` and, with a decay ladder, ``beta_<k>``.
+    ``as_frames`` leaves the datasets as DataFrames (what ``st.vega_lite_chart`` sends as Arrow).
+    """
+    if "w1" not in sweep.paths:
+        raise ValueError("whatif_map_spec needs a sweep of a two-weight surface")
+    layers = background.get("layer", [])
+    first = next((layer for layer in layers if "x" in layer.get("encoding", {})), None)
+    if first is None:
+        raise ValueError("the background must be a layered map with x and y encodings")
+    x = {**first["encoding"]["x"], "field": "w1"}
+    y = {**first["encoding"]["y"], "field": "w2"}
+    tooltip = [{"field": "step", "type": "quantitative"},
+               {"field": "w1", "type": "quantitative", "title": x.get("title", "w1"),
+                "format": _FMT},
+               {"field": "w2", "type": "quantitative", "title": y.get("title", "w2"),
+                "format": _FMT},
+               {"field": "loss", "type": "quantitative", "format": _FMT}]
+    paths = sweep.paths.copy()
+    start_loss = float(paths.loc[paths["step"] == 0, "loss"].abs().max())
+    top = 1e3 * max(start_loss, 1.0)
+    if optimal_value is not None and math.isfinite(optimal_value):
+        paths["gap"] = np.maximum(paths["loss"] - float(optimal_value), _FLOOR)
+        loss_field, loss_title = "gap", "loss − optimum (log)"
+    else:
+        paths["gap"] = np.maximum(paths["loss"], _FLOOR)
+        loss_field, loss_title = "gap", "loss (log)"
+    metrics = [_metric_view(sweep, loss_field, loss_title, _log_domain(paths["gap"], top),
+                            metric_width, metric_height)]
+    if "distance" in paths:
+        paths["distance"] = np.maximum(paths["distance"], _FLOOR)
+        metrics.append(_metric_view(sweep, "distance", "distance to nearest minimum (log)",
+                                    _log_domain(paths["distance"], 1e3), metric_width,
+                                    metric_height))
+    the_map = {key: value for key, value in background.items()
+               if key not in ("datasets", "$schema", "config", "params")}
+    the_map["layer"] = [*layers, *_path_layers(sweep, x, y, tooltip, dots)]
+    width = int(background.get("width", 420)) + metric_width + 60
+    datasets = dict(background.get("datasets", {}))
+    datasets.update(_datasets(sweep, paths) if not as_frames else {
+        WHATIF_PATHS: paths, WHATIF_OUTCOMES: _outcome_frame(sweep)})
+    return {
+        "$schema": background.get("$schema", alt.SCHEMA_URL),
+        "params": _params(sweep, step),
+        "vconcat": [
+            {"hconcat": [the_map, {"vconcat": metrics}]},
+            _outcome_panel(sweep, width),
+        ],
+        "resolve": {"scale": {"color": "independent", "shape": "independent",
+                              "strokeDash": "independent"}},
+        "datasets": datasets,
+        "autosize": {"type": "pad", "contains": "padding"},
+        "config": background.get("config", {}),
+    }
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    margin = 0.05 * ((hi - lo) or 1.0)
+    return lo - margin, hi + margin
+
+
+def whatif_lesson_spec(
+    surface: Surface,
+    sweep: Sweep,
+    *,
+    w_range: Sequence[float] = (-1.0, 3.0),
+    n_points: int = 100,
+    step: int | None = None,
+    width: int = 320,
+    height: int = 280,
+    as_frames: bool = False,
+) -> dict:
+    """The one-weight lesson figure with a learning-rate control per run: loss curve and
+    gradient curve side by side, each run's iterates at its chosen rate up to the step, the
+    tangent at the step, and under them the outcome of each run and the stability sentence
+    (lr against 2/λmax) at the first run's rate, all following the rate in the browser.
+
+    The curves span ``w_range`` widened to take in the iterates, by at most one window width
+    each side (a diverging run leaves the figure; its outcome says where it stopped). Every
+    domain is fixed here, over the whole window of rates.
+    """
+    if "w" not in sweep.paths:
+        raise ValueError("whatif_lesson_spec needs a sweep of a one-weight surface")
+    lo, hi = sorted(float(v) for v in w_range)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    span = hi - lo
+    ws = sweep.paths["w"].to_numpy(dtype=float)
+    lo, hi = max(min(lo, float(ws.min())), lo - span), min(max(hi, float(ws.max())), hi + span)
+    curve, _ = lesson_frames(surface, None, w_range=(lo, hi), n_points=n_points)
+    loss_values = curve["loss"].dropna().to_numpy(dtype=float)
+    grad_values = curve["gradient"].dropna().to_numpy(dtype=float)
+    loss_domain = _padded(float(loss_values.min()), float(loss_values.max()))
+    grad_domain = _padded(min(float(grad_values.min()), 0.0), max(float(grad_values.max()), 0.0))
+    x = _axis("w", (lo, hi), "Weight w")
+    y_loss = _axis("loss", loss_domain, "Loss L(w)")
+    y_grad = _axis("gradient", grad_domain, "Gradient dL/dw")
+    paths = sweep.paths.copy()
+    half = (hi - lo) / 10.0
+    runs = _run_scales(len(sweep.windows))
+    runs["color"]["scale"]["range"] = PALETTE[3:] + PALETTE[:3]
+    chosen = _chosen(sweep)
+    data = {"name": WHATIF_PATHS}
+    tip = [{"field": "step", "type": "quantitative"},
+           {"field": "w", "type": "quantitative", "format": _FMT},
+           {"field": "loss", "type": "quantitative", "format": _FMT},
+           {"field": "gradient", "type": "quantitative", "format": _FMT}]
+
+    def run_layers(y: dict, tangent: bool) -> list[dict]:
+        out = [
+            {"data": data, "transform": [chosen, _WALKED],
+             "mark": {"type": "line", "strokeWidth": 1.5, "opacity": 0.7, "clip": True},
+             "encoding": {"x": x, "y": y, "order": {"field": "step", "type": "quantitative"},
+                          "color": runs["color"], "strokeDash": runs["strokeDash"]}},
+            {"data": data, "transform": [chosen, _WALKED],
+             "mark": {"type": "point", "filled": True, "size": 45, "clip": True},
+             "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
+                          "tooltip": tip}},
+        ]
+        if tangent:
+            out.append(
+                {"data": data, "transform": [chosen, _CURRENT,
+                 {"calculate": f"datum.w - {half!r}", "as": "w0"},
+                 {"calculate": f"datum.w + {half!r}", "as": "w1"},
+                 {"calculate": f"datum.loss - datum.gradient * {half!r}", "as": "l0"},
+                 {"calculate": f"datum.loss + datum.gradient * {half!r}", "as": "l1"}],
+                 "mark": {"type": "rule", "color": "black", "strokeWidth": 2, "clip": True},
+                 "encoding": {"x": {**x, "field": "w0"}, "x2": {"field": "w1"},
+                              "y": {**y, "field": "l0"}, "y2": {"field": "l1"}}})
+        out.append(
+            {"data": data, "transform": [chosen, _CURRENT],
+             "mark": {"type": "point", "size": 160, "strokeWidth": 2.5, "clip": True},
+             "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
+                          "tooltip": tip}})
+        return out
+
+    curve_data = {"name": "losslab-whatif-curve"}
+    line = {"type": "line", "strokeWidth": 2.5, "invalid": "break-paths-show-path-domains",
+            "clip": True}
+    left = {"width": width, "height": height, "title": "Loss surface", "layer": [
+        {"data": curve_data, "mark": {**line, "color": PALETTE[0]},
+         "encoding": {"x": x, "y": y_loss}},
+        *run_layers(y_loss, tangent=True)]}
+    right = {"width": width, "height": height, "title": "Gradient of loss w.r.t. w", "layer": [
+        {"data": {"values": [{"zero": 0.0}]},
+         "mark": {"type": "rule", "color": "gray", "strokeDash": [5, 4], "strokeWidth": 1},
+         "encoding": {"y": {**y_grad, "field": "zero"}}},
+        {"data": curve_data, "mark": {**line, "color": PALETTE[1]},
+         "encoding": {"x": x, "y": y_grad}},
+        *run_layers(y_grad, tangent=False)]}
+    datasets: dict[str, Any] = {"losslab-whatif-curve": curve if as_frames else records(curve)}
+    datasets.update(_datasets(sweep, paths) if not as_frames else {
+        WHATIF_PATHS: paths, WHATIF_OUTCOMES: _outcome_frame(sweep)})
+    panel = _outcome_panel(sweep, 2 * width + 60)
+    panel["layer"][1]["encoding"]["color"] = runs["color"]
+    panel["layer"][0]["encoding"]["color"] = runs["color"]
+    return {
+        "$schema": alt.SCHEMA_URL,
+        "params": _params(sweep, step),
+        "vconcat": [{"hconcat": [left, right]}, panel],
+        "resolve": {"scale": {"color": "independent", "shape": "independent",
+                              "strokeDash": "independent"}},
+        "datasets": datasets,
+        "autosize": {"type": "pad", "contains": "padding"},
+    }

@@ -1,0 +1,349 @@
+"""What if the learning rate (or β) were different? Every run computed over a window of settings.
+
+The browser only selects rows: each optimiser's run is computed here, with ``descent.run``,
+at every learning rate of a window of ``stability.RATE_LADDER`` rungs around the chosen rate
+and, for the optimisers whose behaviour hangs on a decay (momentum's μ, RMSProp's decay,
+Adam's β1), at a few values of that decay too. ``sweep`` returns two tables:
+
+- ``paths``: the iterates to draw, one row per (run, rung, beta, kept step), thinned along
+  each path (``MAX_POINTS`` rows per path at most; a dropped step lies close to the kept one
+  before it, in the map's and the loss curve's own coordinates);
+- ``outcomes``: one row per (run, rung, beta) with the words and numbers a learner reads
+  (outcome, the legend's text, the run's summary, final loss, the stability sentence for that
+  rate), all from the full, unthinned history.
+
+Every size a learner controls is capped here: runs (``MAX_RUNS``), rungs each side of the
+chosen rate (``MAX_RUNGS_EACH_SIDE``), decay values each side (``MAX_BETA_EACH_SIDE``), steps
+(``MAX_STEPS``) and rows (``MAX_ROWS``: paths are thinned harder when a window is wide).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from losslab import descent, optimizers, stability
+from losslab.charts._playback import thin_steps  # pure NumPy; the charts' own thinning rule
+from losslab.descent import History, Schedule
+from losslab.surfaces import Surface
+
+__all__ = [
+    "BETA_KNOBS",
+    "BETA_LADDER",
+    "DEFAULT_BETA_EACH_SIDE",
+    "DEFAULT_RUNGS_EACH_SIDE",
+    "MAX_BETA_EACH_SIDE",
+    "MAX_POINTS",
+    "MAX_ROWS",
+    "MAX_RUNGS_EACH_SIDE",
+    "MAX_RUNS",
+    "MAX_STEPS",
+    "HOLD",
+    "REGIME_WORDS",
+    "RunSetting",
+    "RunWindow",
+    "Sweep",
+    "beta_window",
+    "legend_text",
+    "rate_window",
+    "stability_sentence",
+    "sweep",
+]
+
+BETA_KNOBS: dict[str, str] = {
+    "momentum": "momentum",
+    "nesterov": "momentum",
+    "rmsprop": "decay",
+    "adam": "beta1",
+    "adamw": "beta1",
+}
+"""Optimiser → the decay that is its run's second knob (its β control in the chart)."""
+BETA_LADDER = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+"""Decay values a learner picks from (clipped to each optimiser's range)."""
+
+MAX_RUNS = 8
+MAX_RUNGS_EACH_SIDE = 10
+DEFAULT_RUNGS_EACH_SIDE = 3
+MAX_BETA_EACH_SIDE = 2
+DEFAULT_BETA_EACH_SIDE = 1
+MAX_STEPS = 1000
+"""The most steps a what-if run takes (each is taken once per rung and decay value)."""
+MAX_POINTS = 100
+"""Rows per drawn path at most: a move redraws every drawn row of the moved run, and a
+100-row path already reads as a curve on a 420-pixel map and a 320-pixel chart."""
+MAX_ROWS = 30_000
+"""Path rows over all runs, rungs and decays at most: a move filters them all in the browser."""
+HOLD = descent.MAX_STEPS + 1
+"""``until`` of a path's last row: it stays the current point for every later step."""
+
+REGIME_WORDS = {
+    "monotone": "creeps straight to the minimum",
+    "oscillating": "overshoots and oscillates, but converges",
+    "borderline": "bounces between two points for ever",
+    "diverging": "overshoots further each step: it diverges",
+}
+"""How plain gradient descent behaves in each ``stability.regime``, as the app words it."""
+
+
+class RunSetting(NamedTuple):
+    """One run as the learner set it: registry name, legend name and its settings (the
+    learning rate among them)."""
+
+    optimizer: str
+    name: str
+    hyperparams: Mapping[str, float | bool]
+
+
+class RunWindow(NamedTuple):
+    """The settings one run is computed at: rates (and decays) in increasing order, and the
+    index of the learner's own choice in each. Without a decay ladder ``knob`` is "",
+    ``betas`` is ``()`` and ``beta_index`` 0."""
+
+    optimizer: str
+    name: str
+    rates: tuple[float, ...]
+    rate_index: int
+    knob: str
+    betas: tuple[float, ...]
+    beta_index: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What ``sweep`` computed: the windows, the drawn rows and the outcomes.
+
+    ``paths`` columns: ``run, rung, beta, step, until`` (ints; ``beta`` is 0 without a decay
+    ladder; a row is current for ``step <= t < until``, the last row of a path for every later
+    step), then ``w1, w2`` (two weights) or ``w, gradient`` (one weight), ``loss`` and, when
+    the surface declares minimisers, ``distance`` (to the nearest one).
+
+    ``outcomes`` columns: ``run, rung, beta`` (ints), ``optimizer`` (registry name), ``name``,
+    ``learning_rate``, ``knob`` ("" or the decay's name), ``beta_value`` (0 without a knob),
+    ``outcome`` (``descent.label``), ``legend`` ("Adam: converging", "SGD: diverged at step
+    7"), ``summary`` (``descent.summary``), ``final_loss``, ``diverged_at`` (-1 if it did not),
+    ``last_step``, ``regime`` (``stability.regime`` or "any"), ``sentence``
+    (``stability_sentence``).
+    """
+
+    windows: tuple[RunWindow, ...]
+    paths: pd.DataFrame
+    outcomes: pd.DataFrame
+    steps: int
+    curvature: float | None
+
+
+def _ladder_window(
+    ladder: Sequence[float], value: float, each_side: int, low: float, high: float, *, log: bool
+) -> tuple[tuple[float, ...], int]:
+    """``2·each_side + 1`` neighbouring rungs of ``ladder`` within [low, high] around ``value``
+    (fewer where the ladder ends), the rung nearest ``value`` replaced by ``value`` itself."""
+    rungs = [r for r in ladder if low <= r <= high]
+    value = min(max(float(value), low), high)
+    if not rungs:
+        return (value,), 0
+    keys = np.log(rungs) if log else np.asarray(rungs)
+    at = float(np.log(value)) if log else value
+    nearest = int(np.argmin(np.abs(keys - at)))
+    rungs[nearest] = value
+    size = 2 * each_side + 1
+    first = min(max(nearest - each_side, 0), max(len(rungs) - size, 0))
+    window = tuple(rungs[first : first + size])
+    return window, nearest - first
+
+
+def rate_window(
+    optimizer: str, rate: float, each_side: int = DEFAULT_RUNGS_EACH_SIDE
+) -> tuple[tuple[float, ...], int]:
+    """The learning rates ``optimizer``'s run is computed at and the index of ``rate`` among
+    them: ``each_side`` (capped at ``MAX_RUNGS_EACH_SIDE``) rungs of ``RATE_LADDER`` either
+    side, within the optimiser's learning-rate range, shifted inwards at the ladder's ends so
+    the window keeps its width. ``rate`` itself is always in the window (replacing its nearest
+    rung when it is not on the ladder). Raises ``ValueError`` for an unknown optimiser or a
+    rate that is not a finite number > 0."""
+    if optimizer not in optimizers.HYPERPARAMS:
+        raise ValueError(f"unknown optimizer {optimizer!r}")
+    rate = float(rate)
+    if not math.isfinite(rate) or rate <= 0:
+        raise ValueError(f"Invalid learning rate: {rate} (must be a finite number > 0)")
+    hp = next(h for h in optimizers.HYPERPARAMS[optimizer] if h.name == "learning_rate")
+    each_side = int(min(max(int(each_side), 0), MAX_RUNGS_EACH_SIDE))
+    return _ladder_window(stability.RATE_LADDER, rate, each_side, float(hp.min_value),
+                          float(hp.max_value), log=True)
+
+
+def beta_window(
+    optimizer: str, value: float | None = None, each_side: int = DEFAULT_BETA_EACH_SIDE
+) -> tuple[str, tuple[float, ...], int]:
+    """The decay knob of ``optimizer`` (``BETA_KNOBS``), the values its run is computed at and
+    the index of ``value`` (default: the optimiser's default) among them; ``("", (), 0)`` for
+    an optimiser without one. ``each_side`` is capped at ``MAX_BETA_EACH_SIDE``."""
+    knob = BETA_KNOBS.get(optimizer, "")
+    if not knob:
+        return "", (), 0
+    hp = next(h for h in optimizers.HYPERPARAMS[optimizer] if h.name == knob)
+    value = float(hp.default if value is None else value)
+    if not math.isfinite(value):
+        raise ValueError(f"Invalid {knob} value: {value}")
+    each_side = int(min(max(int(each_side), 0), MAX_BETA_EACH_SIDE))
+    betas, index = _ladder_window(BETA_LADDER, value, each_side, float(hp.min_value),
+                                  float(hp.max_value), log=False)
+    return knob, betas, index
+
+
+def stability_sentence(learning_rate: float, curvature: float | None) -> str:
+    """What plain gradient descent does at this rate given λmax at the start, in the app's
+    words: "lr = 0.002: gradient descent overshoots and oscillates, but converges
+    (lr·λmax = 1.6; stable below 2/λmax = 0.0025)."."""
+    if curvature is None or not math.isfinite(curvature):
+        return f"lr = {learning_rate:g}: the curvature at the start is not defined."
+    if curvature <= 0:
+        return (f"lr = {learning_rate:g}: λmax = {curvature:.3g} ≤ 0 at the start, so no "
+                "learning rate overshoots there.")
+    words = REGIME_WORDS[stability.regime(learning_rate, curvature)]
+    bound = stability.gd_bound(curvature)
+    return (f"lr = {learning_rate:g}: gradient descent {words} "
+            f"(lr·λmax = {learning_rate * curvature:.3g}; stable below 2/λmax = {bound:.3g}).")
+
+
+def legend_text(name: str, history: History, surface: Surface | None = None) -> str:
+    """The legend's words for a run: "Adam: converging", "SGD: diverged at step 7"."""
+    outcome = descent.label(history, surface)
+    if outcome == "diverged":
+        return f"{name}: diverged at step {history.diverged_at}"
+    return f"{name}: {outcome}"
+
+
+def _curvature(surface: Surface, start: Sequence[float]) -> float | None:
+    try:
+        value = stability.largest_curvature(surface, start)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _kept(history: History, window: Sequence[Sequence[float]], log_loss: np.ndarray,
+          budget: int) -> np.ndarray:
+    """Steps to draw: thinned along the path on the map (window-normalised), the loss curve
+    (log, rescaled) and time together, so the map and the metric charts both keep their
+    shape."""
+    n = len(history)
+    spans = np.array([max(hi - lo, 1e-12) for lo, hi in window])
+    lows = np.array([lo for lo, _ in window])
+    on_map = (history.params - lows) / spans
+    spread = float(np.ptp(log_loss)) or 1.0
+    points = np.column_stack([np.arange(n) / max(n - 1, 1), on_map,
+                              (log_loss - log_loss.min()) / spread])
+    return thin_steps(points, budget)
+
+
+def sweep(
+    surface: Surface,
+    runs: Sequence[RunSetting],
+    *,
+    start: Sequence[float],
+    steps: int,
+    schedule: Schedule | None = None,
+    rungs_each_side: int = DEFAULT_RUNGS_EACH_SIDE,
+    beta_each_side: int = DEFAULT_BETA_EACH_SIDE,
+    window: Sequence[Sequence[float]] | None = None,
+    max_points: int = MAX_POINTS,
+) -> Sweep:
+    """Every run at every rate of its ``rate_window`` (× every decay of its ``beta_window``).
+
+    ``runs`` carry each optimiser's own settings; its learning rate (and decay) centre the
+    windows. ``window`` (default ``surface.window``) is the map's extent, used only to thin
+    paths evenly on screen. Raises ``ValueError`` for no runs, an unknown optimiser or setting,
+    or a start where the surface is undefined (from ``descent.run``).
+    """
+    runs = list(runs)[:MAX_RUNS]
+    if not runs:
+        raise ValueError("sweep needs at least one run")
+    steps = int(min(max(int(steps), 0), MAX_STEPS))
+    start = [float(v) for v in np.asarray(start, dtype=float).reshape(-1)]
+    window = surface.window if window is None else window
+    curvature = _curvature(surface, start)
+    minimizers = np.asarray(surface.minimizers, dtype=float).reshape(-1, surface.dim) \
+        if surface.minimizers else None
+
+    windows = []
+    for run in runs:
+        settings = dict(run.hyperparams)
+        rate = settings.get("learning_rate", _default(run.optimizer, "learning_rate"))
+        rates, rate_index = rate_window(run.optimizer, rate, rungs_each_side)
+        knob, betas, beta_index = beta_window(run.optimizer, settings.get(
+            BETA_KNOBS.get(run.optimizer, ""), None), beta_each_side)
+        windows.append(RunWindow(run.optimizer, run.name, rates, rate_index, knob, betas,
+                                 beta_index))
+
+    paths_count = sum(len(w.rates) * max(len(w.betas), 1) for w in windows)
+    budget = int(min(max(int(max_points), 3), MAX_POINTS, max(MAX_ROWS // paths_count, 3)))
+    path_frames, outcome_rows = [], []
+    for index, (run, win) in enumerate(zip(runs, windows, strict=True)):
+        for rung, rate in enumerate(win.rates):
+            for beta, beta_value in enumerate(win.betas or (None,)):
+                settings = {**dict(run.hyperparams), "learning_rate": rate}
+                if win.knob:
+                    settings[win.knob] = beta_value
+                h = descent.run(surface, optimizers.make(run.optimizer, **settings),
+                                start=start, steps=steps, schedule=schedule)
+                path_frames.append(_path_rows(h, index, rung, beta, window, minimizers,
+                                              budget))
+                outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
+                                                 win.knob, beta_value, curvature))
+    paths = pd.concat(path_frames, ignore_index=True)
+    outcomes = pd.DataFrame(outcome_rows)
+    return Sweep(tuple(windows), paths, outcomes, steps, curvature)
+
+
+def _default(optimizer: str, name: str) -> float:
+    if optimizer not in optimizers.HYPERPARAMS:
+        raise ValueError(f"unknown optimizer {optimizer!r}")
+    return float(next(h.default for h in optimizers.HYPERPARAMS[optimizer] if h.name == name))
+
+
+def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, budget: int
+               ) -> pd.DataFrame:
+    loss = np.asarray(h.loss, dtype=float)
+    log_loss = np.log10(np.maximum(np.abs(loss), 1e-300))
+    kept = _kept(h, window, log_loss, budget)
+    params = h.params[kept]
+    rows: dict[str, object] = {
+        "run": run, "rung": rung, "beta": beta, "step": kept,
+        "until": np.append(kept[1:], HOLD),
+    }
+    if h.params.shape[1] == 1:
+        rows["w"] = params[:, 0]
+        rows["gradient"] = h.grad[kept, 0]
+    else:
+        rows["w1"] = params[:, 0]
+        rows["w2"] = params[:, 1]
+    rows["loss"] = loss[kept]
+    if minimizers is not None:
+        distance = np.linalg.norm(params[:, None, :] - minimizers[None], axis=2).min(axis=1)
+        rows["distance"] = distance
+    return pd.DataFrame(rows)
+
+
+def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung: int,
+                 beta: int, rate: float, knob: str, beta_value: float | None,
+                 curvature: float | None) -> dict[str, object]:
+    last = len(h) - 1
+    regime = "any" if curvature is None else stability.regime(rate, curvature)
+    return {
+        "run": index, "rung": rung, "beta": beta, "optimizer": run.optimizer,
+        "name": run.name, "learning_rate": rate, "knob": knob,
+        "beta_value": 0.0 if beta_value is None else float(beta_value),
+        "outcome": descent.label(h, surface),
+        "legend": legend_text(run.name, h, surface),
+        "summary": descent.summary(run.name, h, surface),
+        "final_loss": float(h.loss[last]),
+        "diverged_at": -1 if h.diverged_at is None else int(h.diverged_at),
+        "last_step": last,
+        "regime": regime,
+        "sentence": stability_sentence(rate, curvature),
+    }
