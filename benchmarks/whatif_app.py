@@ -15,7 +15,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from losslab import charts, grids, optimizers, surfaces, whatif  # noqa: E402
-from losslab.charts import _whatif  # noqa: E402
+from losslab.charts import whatif as whatif_charts  # noqa: E402
 
 NAMES = {"sgd": "Gradient descent", "momentum": "Momentum", "nesterov": "Nesterov",
          "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW", "adagrad": "AdaGrad"}
@@ -31,7 +31,7 @@ def map_spec(names: tuple[str, ...], steps: int, points: int = whatif.MAX_POINTS
     sweep = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=steps,
                          max_points=points)
     background = charts.surface_map(surface, grids.evaluate(surface, 100), size=420)
-    return _whatif.whatif_map_spec(sweep, background.to_dict(validate=False),
+    return whatif_charts.whatif_map_spec(sweep, background.to_dict(validate=False),
                                    optimal_value=surface.optimal_value, dots=dots,
                                    as_frames=True)
 
@@ -42,7 +42,7 @@ def lesson_spec(steps: int) -> dict:
     sweep = whatif.sweep(surface, [whatif.RunSetting("sgd", "Gradient descent",
                                                      {"learning_rate": 0.05})],
                          start=(-1.0,), steps=steps, rungs_each_side=8)
-    return _whatif.whatif_lesson_spec(surface, sweep, as_frames=True)
+    return whatif_charts.whatif_lesson_spec(surface, sweep, as_frames=True)
 
 
 query = st.query_params

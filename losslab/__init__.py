@@ -18,9 +18,11 @@ from losslab import (
     optimizers,
     permalink,
     schedules,
+    settings,
     stability,
     surfaces,
     userdata,
+    whatif,
 )
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "optimizers",
     "permalink",
     "schedules",
+    "settings",
     "stability",
     "surfaces",
     "userdata",
+    "whatif",
 ]
 __version__ = "0.1.0"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from losslab import descent, optimizers, stability
-from losslab.charts._playback import thin_steps  # pure NumPy; the charts' own thinning rule
+from losslab.charts.common import thin_steps  # pure NumPy; the charts' own thinning rule
 from losslab.descent import History, Schedule
 from losslab.surfaces import Surface
 

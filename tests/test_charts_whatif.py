@@ -10,7 +10,7 @@ from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema import load_schema
 
 from losslab import charts, grids, surfaces, whatif
-from losslab.charts import _whatif
+from losslab.charts import whatif as whatif_charts
 from losslab.whatif import RunSetting
 
 RUNS = [RunSetting("sgd", "Gradient descent", {"learning_rate": 0.001}),
@@ -29,7 +29,7 @@ def rosenbrock():
 def map_spec(rosenbrock):
     surface, background = rosenbrock
     sweep = whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=60)
-    return sweep, _whatif.whatif_map_spec(sweep, background, optimal_value=0.0)
+    return sweep, whatif_charts.whatif_map_spec(sweep, background, optimal_value=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def lesson():
     surface = surfaces.get("single_point", x=2.0, y_true=4.0)
     sweep = whatif.sweep(surface, [RunSetting("sgd", "Gradient descent", {"learning_rate": 0.05})],
                          start=(-1.0,), steps=30, rungs_each_side=8)
-    return sweep, _whatif.whatif_lesson_spec(surface, sweep)
+    return sweep, whatif_charts.whatif_lesson_spec(surface, sweep)
 
 
 def views(spec: dict):
@@ -73,8 +73,8 @@ def test_each_run_has_a_rate_control_and_the_decay_runs_a_beta_control(map_spec)
 
 def test_every_view_of_the_runs_starts_with_the_one_rung_filter(map_spec):
     _, spec = map_spec
-    readers = [v for v in views(spec)
-               if v.get("data", {}).get("name") in (_whatif.WHATIF_PATHS, _whatif.WHATIF_OUTCOMES)]
+    names = (whatif_charts.WHATIF_PATHS, whatif_charts.WHATIF_OUTCOMES)
+    readers = [v for v in views(spec) if v.get("data", {}).get("name") in names]
     # map: path line, dots, marker; two metric charts: line, marker; outcome text: 3 layers
     assert len(readers) == 3 + 2 * 2 + 3
     first = {json.dumps(v["transform"][0], sort_keys=True) for v in readers}
@@ -85,7 +85,7 @@ def test_every_view_of_the_runs_starts_with_the_one_rung_filter(map_spec):
 def test_every_scale_the_runs_use_has_a_fixed_domain(map_spec):
     _, spec = map_spec
     for view in views(spec):
-        if view.get("data", {}).get("name") != _whatif.WHATIF_PATHS:
+        if view.get("data", {}).get("name") != whatif_charts.WHATIF_PATHS:
             continue
         for channel in ("x", "y"):
             assert "domain" in view["encoding"][channel]["scale"], (channel, view["mark"])
@@ -93,9 +93,9 @@ def test_every_scale_the_runs_use_has_a_fixed_domain(map_spec):
 
 def test_the_paths_sent_are_the_sweeps_rows(map_spec):
     sweep, spec = map_spec
-    rows = spec["datasets"][_whatif.WHATIF_PATHS]
+    rows = spec["datasets"][whatif_charts.WHATIF_PATHS]
     assert len(rows) == len(sweep.paths)
-    outcomes = spec["datasets"][_whatif.WHATIF_OUTCOMES]
+    outcomes = spec["datasets"][whatif_charts.WHATIF_OUTCOMES]
     assert len(outcomes) == 7 + 7 * 3 + 7 * 3
     chosen = [o for o in outcomes if (o["run"], o["rung"], o["beta"]) == (2, 3, 1)]
     assert chosen[0]["line"] == "Adam: converging   (lr = 0.05, β1 = 0.9)"
@@ -106,7 +106,7 @@ def test_the_lesson_shows_the_stability_sentence_of_the_chosen_rate(lesson):
     texts = [v for v in views(spec) if v["mark"].get("type") == "text"
              and v["encoding"]["text"]["field"] == "sentence"]
     assert len(texts) == 1
-    by_rung = {o["rung"]: o["sentence"] for o in spec["datasets"][_whatif.WHATIF_OUTCOMES]}
+    by_rung = {o["rung"]: o["sentence"] for o in spec["datasets"][whatif_charts.WHATIF_OUTCOMES]}
     assert by_rung[sweep.windows[0].rate_index].startswith(
         "lr = 0.05: gradient descent creeps straight to the minimum")
 
@@ -114,11 +114,11 @@ def test_the_lesson_shows_the_stability_sentence_of_the_chosen_rate(lesson):
 def test_three_runs_over_the_window_for_500_steps_stay_under_2_mb(rosenbrock):
     surface, background = rosenbrock
     sweep = whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=500)
-    spec = _whatif.whatif_map_spec(sweep, background, optimal_value=0.0)
+    spec = whatif_charts.whatif_map_spec(sweep, background, optimal_value=0.0)
     assert len(json.dumps(spec).encode()) < 2_000_000
     assert sweep.paths.groupby(["run", "rung", "beta"]).size().max() <= whatif.MAX_POINTS
 
 
 def test_a_one_weight_sweep_is_not_drawn_on_a_map(lesson, rosenbrock):
     with pytest.raises(ValueError, match="two-weight"):
-        _whatif.whatif_map_spec(lesson[0], rosenbrock[1])
+        whatif_charts.whatif_map_spec(lesson[0], rosenbrock[1])

@@ -16,7 +16,8 @@ Views that follow the browser-side step share one ``step_param`` and are joined 
 
 Modules, by what they draw: ``one_weight`` (the chapter's loss and gradient curves), ``maps``
 (a two-weight surface and the paths on it), ``metrics`` (loss, distance and rate over the
-steps), ``slices``, ``three_d``, ``network`` (the network view); ``common`` (palette, step
+steps), ``slices``, ``three_d``, ``network`` (the network view), ``whatif`` (the same
+figures over a window of learning rates, chosen in the browser); ``common`` (palette, step
 parameter, thinning) and ``compose`` (joining specs).
 """
 
@@ -71,6 +72,12 @@ from losslab.charts.one_weight import (
 )
 from losslab.charts.slices import slice_charts
 from losslab.charts.three_d import three_d_chart
+from losslab.charts.whatif import (
+    WHATIF_OUTCOMES,
+    WHATIF_PATHS,
+    whatif_lesson_spec,
+    whatif_map_spec,
+)
 
 __all__ = [
     "ARROWS_DATA",
@@ -119,4 +126,8 @@ __all__ = [
     "surface_map",
     "thin_steps",
     "three_d_chart",
+    "whatif_lesson_spec",
+    "whatif_map_spec",
+    "WHATIF_OUTCOMES",
+    "WHATIF_PATHS",
 ]

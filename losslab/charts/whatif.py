@@ -23,9 +23,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts._common import DASHES, PALETTE, SHAPES, STEP
-from losslab.charts._compose import records
-from losslab.charts._lesson import lesson_frames
+from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP
+from losslab.charts.compose import records
+from losslab.charts.one_weight import lesson_frames
 from losslab.surfaces import Surface
 from losslab.whatif import Sweep
 
