@@ -27,8 +27,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from losslab import descent, optimizers, stability
+from losslab import descent, limits, optimizers, stability
 from losslab.charts.common import thin_steps  # pure NumPy; the charts' own thinning rule
+from losslab.charts.one_weight import step_sentence
 from losslab.descent import History, Schedule
 from losslab.surfaces import Surface
 
@@ -44,14 +45,12 @@ __all__ = [
     "MAX_RUNS",
     "MAX_STEPS",
     "HOLD",
-    "REGIME_WORDS",
     "RunSetting",
     "RunWindow",
     "Sweep",
     "beta_window",
     "legend_text",
     "rate_window",
-    "stability_sentence",
     "sweep",
 ]
 
@@ -66,7 +65,7 @@ BETA_KNOBS: dict[str, str] = {
 BETA_LADDER = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 """Decay values a learner picks from (clipped to each optimiser's range)."""
 
-MAX_RUNS = 8
+MAX_RUNS = limits.MAX_RUNS
 MAX_RUNGS_EACH_SIDE = 10
 DEFAULT_RUNGS_EACH_SIDE = 3
 MAX_BETA_EACH_SIDE = 2
@@ -80,15 +79,6 @@ MAX_ROWS = 30_000
 """Path rows over all runs, rungs and decays at most: a move filters them all in the browser."""
 HOLD = descent.MAX_STEPS + 1
 """``until`` of a path's last row: it stays the current point for every later step."""
-
-REGIME_WORDS = {
-    "monotone": "creeps straight to the minimum",
-    "oscillating": "overshoots and oscillates, but converges",
-    "borderline": "bounces between two points for ever",
-    "diverging": "overshoots further each step: it diverges",
-}
-"""How plain gradient descent behaves in each ``stability.regime``, as the app words it."""
-
 
 class RunSetting(NamedTuple):
     """One run as the learner set it: registry name, legend name and its settings (the
@@ -195,21 +185,6 @@ def beta_window(
     return knob, betas, index
 
 
-def stability_sentence(learning_rate: float, curvature: float | None) -> str:
-    """What plain gradient descent does at this rate given λmax at the start, in the app's
-    words: "lr = 0.002: gradient descent overshoots and oscillates, but converges
-    (lr·λmax = 1.6; stable below 2/λmax = 0.0025)."."""
-    if curvature is None or not math.isfinite(curvature):
-        return f"lr = {learning_rate:g}: the curvature at the start is not defined."
-    if curvature <= 0:
-        return (f"lr = {learning_rate:g}: λmax = {curvature:.3g} ≤ 0 at the start, so no "
-                "learning rate overshoots there.")
-    words = REGIME_WORDS[stability.regime(learning_rate, curvature)]
-    bound = stability.gd_bound(curvature)
-    return (f"lr = {learning_rate:g}: gradient descent {words} "
-            f"(lr·λmax = {learning_rate * curvature:.3g}; stable below 2/λmax = {bound:.3g}).")
-
-
 def legend_text(name: str, history: History, surface: Surface | None = None) -> str:
     """The legend's words for a run: "Adam: converging", "SGD: diverged at step 7"."""
     outcome = descent.label(history, surface)
@@ -294,7 +269,7 @@ def sweep(
                 path_frames.append(_path_rows(h, index, rung, beta, window, minimizers,
                                               budget))
                 outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
-                                                 win.knob, beta_value, curvature))
+                                                 win.knob, beta_value, curvature, start))
     paths = pd.concat(path_frames, ignore_index=True)
     outcomes = pd.DataFrame(outcome_rows)
     return Sweep(tuple(windows), paths, outcomes, steps, curvature)
@@ -319,6 +294,8 @@ def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, b
     if h.params.shape[1] == 1:
         rows["w"] = params[:, 0]
         rows["gradient"] = h.grad[kept, 0]
+        rows["sentence"] = [f"Step {k}: " + step_sentence(float(w), float(g))
+                            for k, w, g in zip(kept, params[:, 0], h.grad[kept, 0], strict=True)]
     else:
         rows["w1"] = params[:, 0]
         rows["w2"] = params[:, 1]
@@ -331,7 +308,7 @@ def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, b
 
 def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung: int,
                  beta: int, rate: float, knob: str, beta_value: float | None,
-                 curvature: float | None) -> dict[str, object]:
+                 curvature: float | None, start: Sequence[float]) -> dict[str, object]:
     last = len(h) - 1
     regime = "any" if curvature is None else stability.regime(rate, curvature)
     return {
@@ -345,5 +322,15 @@ def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung
         "diverged_at": -1 if h.diverged_at is None else int(h.diverged_at),
         "last_step": last,
         "regime": regime,
-        "sentence": stability_sentence(rate, curvature),
+        "sentence": _verdict(surface, start, run.optimizer, rate, knob, beta_value),
     }
+
+
+def _verdict(surface: Surface, start: Sequence[float], optimizer: str, rate: float, knob: str,
+             beta_value: float | None) -> str:
+    """The stability verdict at this rate, in ``stability.assess``' words."""
+    momentum = beta_value if knob == "momentum" and beta_value is not None else 0.9
+    assessment = stability.assess(surface, start, rate, optimizer, momentum=momentum)
+    if assessment is None:
+        return f"lr = {rate:g}: the curvature at the start is not defined."
+    return assessment.lines[-1]

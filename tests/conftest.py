@@ -8,3 +8,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from hypothesis import settings  # noqa: E402
+
+# Timing is never a test's business here (the machines are shared and noisy): no deadlines.
+settings.register_profile("losslab", deadline=None)
+settings.load_profile("losslab")

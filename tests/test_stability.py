@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from losslab import stability, surfaces
+from losslab import descent, optimizers, stability, surfaces
 from losslab.expressions import compile_expression
 
 
@@ -69,3 +69,43 @@ def test_the_steady_rate_creeps_without_overshooting_on_a_quadratic():
 
 def test_a_surface_curving_down_has_no_steady_rate():
     assert stability.steady_rate(quadratic(-1.0, -2.0), (0.5, 0.5)) is None
+
+
+def test_assess_words_the_bound_and_the_verdict_for_each_kind_of_optimizer():
+    lesson = surfaces.get("single_point", x=2.0, y_true=4.0)
+    gd = stability.assess(lesson, [-1.0], 0.3, "sgd")
+    assert gd.lines[0].startswith("L''(w) = 2x² = 8") and "1/x² = 0.25" in gd.lines[0]
+    assert gd.lines[1] == "lr = 0.3: gradient descent overshoots further each step: it diverges."
+    assert gd.warning and gd.regime == "diverging" and gd.bound == 0.25
+    heavy = stability.assess(lesson, [-1.0], 0.3, "momentum", momentum=0.9)
+    assert "2(1+β)/λmax = 0.475" in heavy.lines[1] and not heavy.warning
+    nesterov = stability.assess(lesson, [-1.0], 0.3, "nesterov", momentum=0.9)
+    assert "((1+2β)λmax) = 0.17:" in nesterov.lines[1] and nesterov.warning
+    adam = stability.assess(lesson, [-1.0], 0.3, "adam")
+    assert "rescale their steps" in adam.lines[1] and not adam.warning
+
+
+def test_assess_on_a_concave_start_says_no_rate_overshoots():
+    saddle = surfaces.get("saddle")
+    a = stability.assess(saddle, [0.0, 0.0], 0.1, "sgd")
+    assert a.curvature > 0 or "curves down" in a.lines[0]
+    flat = stability.assess(surfaces.get("single_point", x=0.0, y_true=4.0), [-1.0], 0.1)
+    assert "no learning rate overshoots" in flat.lines[0] and len(flat.lines) == 1
+
+
+@pytest.mark.parametrize("optimizer,beta", [("momentum", 0.5), ("momentum", 0.9),
+                                            ("nesterov", 0.5), ("nesterov", 0.9)])
+def test_the_momentum_bounds_are_where_a_quadratic_run_starts_to_diverge(optimizer, beta):
+    """On L = λ/2·w² a run just below rate_bound converges and just above it diverges."""
+    curvature = 4.0
+    bowl = surfaces.Surface(
+        name="bowl", title="Bowl", dim=1, loss_fn=lambda p: 0.5 * curvature * p[0] ** 2,
+        grad_fn=lambda p: (curvature * p[0])[None],
+        hessian_fn=lambda p: np.full((1, 1, *p.shape[1:]), curvature), window=((-2.0, 2.0),))
+    bound = stability.rate_bound(curvature, optimizer, beta)
+    for factor, runs_away in ((0.97, False), (1.03, True)):
+        h = descent.run(bowl, optimizers.make(optimizer, learning_rate=bound * factor,
+                                              momentum=beta),
+                        start=[1.0], steps=3000)
+        grew = h.diverged_at is not None or abs(h.params[-1, 0]) > 1.0
+        assert grew == runs_away, (optimizer, beta, factor)

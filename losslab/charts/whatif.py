@@ -340,9 +340,8 @@ def whatif_lesson_spec(
     lo, hi = sorted(float(v) for v in w_range)
     if hi <= lo:
         lo, hi = lo - 1.0, hi + 1.0
-    span = hi - lo
-    ws = sweep.paths["w"].to_numpy(dtype=float)
-    lo, hi = max(min(lo, float(ws.min())), lo - span), min(max(hi, float(ws.max())), hi + span)
+    # The window stays the learner's (the chapter's [-1, 3]): a run that leaves it is clipped,
+    # and its outcome says where it went.
     curve, _ = lesson_frames(surface, None, w_range=(lo, hi), n_points=n_points)
     loss_values = curve["loss"].dropna().to_numpy(dtype=float)
     grad_values = curve["gradient"].dropna().to_numpy(dtype=float)
