@@ -198,6 +198,7 @@ WINDOW = 20
 _LOSS_RTOL = 1e-6  # converged: loss gap ≤ this × the start's gap (+ _ABS_TOL)
 _GRAD_RTOL = 1e-6  # a gradient this small relative to the start's is "at a stationary point"
 _ABS_TOL = 1e-12
+_BELOW_RTOL = 1e-9  # a loss this far (relative) below the declared optimum is rounding
 _PROGRESS_RTOL = 1e-3  # less fall than this fraction of the reference is "no progress"
 _FLIP_SHARE = 0.75  # this share of sign flips along the dominant direction is oscillation
 _MIN_FLIPS_SEEN = 4  # steps needed to judge oscillation
@@ -211,12 +212,15 @@ def _at_goal(history: History, surface: Surface | None) -> Array:
     """Per step: is this iterate where the run should end up?
 
     With a declared optimal value L*: the gap L − L* is at most ``_LOSS_RTOL`` × the start's
-    gap (+ 1e-12). Otherwise: the gradient norm is at most ``_GRAD_RTOL`` × the start's
-    (+ 1e-12) — a stationary point.
+    gap (+ 1e-12), and not below −(1e-12 + 1e-9·|L*|). Otherwise: the gradient norm is at
+    most ``_GRAD_RTOL`` × the start's (+ 1e-12) — a stationary point.
     """
     if surface is not None and surface.optimal_value is not None:
         gap = history.loss - surface.optimal_value
-        return gap <= _LOSS_RTOL * max(float(gap[0]), 0.0) + _ABS_TOL
+        # Below L* by more than rounding, the run has left the domain L* was declared on
+        # (McCormick outside its box): that is not the goal either.
+        below = _ABS_TOL + _BELOW_RTOL * abs(surface.optimal_value)
+        return (gap <= _LOSS_RTOL * max(float(gap[0]), 0.0) + _ABS_TOL) & (gap >= -below)
     norms = _grad_norms(history)
     return norms <= _GRAD_RTOL * norms[0] + _ABS_TOL
 
@@ -258,7 +262,8 @@ def label(history: History, surface: Surface | None = None) -> Label:
     1. ``"diverged"``: the run stopped early (``diverged_at`` is set).
     2. ``"converged"``: the last iterate is at the goal. With ``surface`` declaring an
        ``optimal_value`` L*, that is loss − L* ≤ 1e-6 × (start loss − L*) + 1e-12 (a local
-       minimum that is not global does not count). Otherwise it is a stationary point:
+       minimum that is not global does not count), and not below L* beyond rounding (a run
+       that left the domain L* holds on does not count either). Otherwise it is a stationary point:
        gradient norm ≤ 1e-6 × the start's + 1e-12, and, when ``surface`` is given, no negative
        Hessian eigenvalue there (a saddle or maximum does not count).
     3. ``"oscillating"``: over the last ``WINDOW`` updates, the steps' projection on their

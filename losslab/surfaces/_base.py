@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from losslab.surfaces._opening import Opening
+
 Array = np.ndarray
 ArrayFn = Callable[[Array], Array]
 
@@ -50,6 +52,8 @@ class Surface:
         data: the rows behind a data-driven surface, else ``None``.
         batch_grad: gradient on a subset of the rows, ``batch_grad(P, rows)``; data-driven only.
         build: rebuilds the surface with other settings (``surfaces.get`` uses it).
+        opening: the runs the surface opens on, chosen so they show what it ``teaches``
+            (see ``Opening``); ``None`` when it declares none.
     """
 
     name: str
@@ -69,6 +73,7 @@ class Surface:
     data: Dataset | None = field(default=None, repr=False)
     batch_grad: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
     build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)
+    opening: Opening | None = field(default=None, repr=False)
 
     def _points(self, p: Array) -> Array:
         p = np.asarray(p, dtype=float)
