@@ -1,7 +1,9 @@
 """Run an optimiser on a surface and keep the whole history, stopping cleanly on divergence.
 
 ``run`` takes the steps; ``label`` sorts a finished run into one of five outcomes and
-``summary`` says it in one plain sentence.
+``summary`` says it in one plain sentence. The rules of a run (the step cap, what counts as
+diverged, how a schedule scales the rate) are public here so the network's training loop
+(``nn.train``) follows the very same ones.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ Schedule = Callable[[int], float]
 Label = Literal["converged", "converging", "oscillating", "stalled", "diverged"]
 
 __all__ = [
+    "EXPLODED",
     "MAX_STEPS",
     "MAX_PARAM",
     "WINDOW",
     "History",
     "Label",
     "Schedule",
+    "capped_steps",
+    "healthy",
+    "loss_limit",
+    "rate_factor",
     "run",
     "label",
     "summary",
@@ -37,7 +44,7 @@ MAX_STEPS = 5000
 """The most steps one run may take; larger requests are capped, never trusted."""
 MAX_PARAM = 1e6
 """A parameter beyond this magnitude counts as diverged."""
-_EXPLODED = 1e8
+EXPLODED = 1e8
 """A loss above this many times (1 + |initial loss|) counts as diverged."""
 
 
@@ -92,17 +99,31 @@ def _state_arrays(optimizer: Optimizer, state: object, dim: int) -> dict[str, Ar
     return out
 
 
-def _healthy(p: Array, loss: float, g: Array, loss_limit: float) -> bool:
+def capped_steps(steps: int) -> int:
+    """``steps`` as a count of updates in [0, ``MAX_STEPS``]: requests are capped, never trusted."""
+    return int(min(max(int(steps), 0), MAX_STEPS))
+
+
+def loss_limit(initial_loss: float) -> float:
+    """The loss beyond which a run that started at ``initial_loss`` counts as diverged."""
+    return EXPLODED * (1.0 + abs(float(initial_loss)))
+
+
+def healthy(p: Array, loss: float, g: Array, limit: float) -> bool:
+    """Whether an iterate may be kept: every parameter finite and within ``MAX_PARAM``, the loss
+    finite and at most ``limit`` in size (see ``loss_limit``), the gradient finite."""
     return bool(
         np.all(np.isfinite(p))
         and np.all(np.abs(p) <= MAX_PARAM)
         and np.isfinite(loss)
-        and abs(loss) <= loss_limit
+        and abs(loss) <= limit
         and np.all(np.isfinite(g))
     )
 
 
-def _factor(schedule: Schedule | None, t: int) -> float:
+def rate_factor(schedule: Schedule | None, t: int) -> float:
+    """``schedule(t)``, the multiplier of the base rate at update t (1 without a schedule); a
+    negative or non-finite factor is a ``ValueError``."""
     if schedule is None:
         return 1.0
     factor = float(schedule(t))
@@ -130,7 +151,7 @@ def run(
     same path). ``steps`` is capped at ``MAX_STEPS``. Optimisers with ``needs_hessian`` get the
     surface's Hessian at the current iterate, which is kept in ``History.hessian``.
     """
-    steps = int(min(max(int(steps), 0), MAX_STEPS))
+    steps = capped_steps(steps)
     p = np.asarray(start, dtype=float).reshape(-1)
     if p.shape != (surface.dim,):
         raise ValueError(f"start must have {surface.dim} coordinate(s); got {p.size}")
@@ -142,9 +163,9 @@ def run(
 
     loss0 = float(surface.loss(p))
     g = surface.grad(p)
-    if not _healthy(p, loss0, g, np.inf):
+    if not healthy(p, loss0, g, np.inf):
         raise ValueError(f"the start point {p.tolist()} is outside where {surface.name} is defined")
-    loss_limit = _EXPLODED * (1.0 + abs(loss0))
+    limit = loss_limit(loss0)
 
     state = optimizer.init(p)
     params, losses, grads, rates, batch_grads, hessians = [p], [loss0], [g], [], [], []
@@ -152,7 +173,7 @@ def run(
     diverged_at = None
     with np.errstate(all="ignore"):
         for t in range(steps):
-            lr = optimizer.learning_rate * _factor(schedule, t)
+            lr = optimizer.learning_rate * rate_factor(schedule, t)
             used = g
             if batch is not None:
                 rows = rng.choice(n_rows, size=batch, replace=False)
@@ -162,7 +183,7 @@ def run(
             p_next = p + step
             loss_next = float(surface.loss(p_next)) if np.all(np.isfinite(p_next)) else np.nan
             g_next = surface.grad(p_next) if np.isfinite(loss_next) else p_next * np.nan
-            if not _healthy(p_next, loss_next, g_next, loss_limit):
+            if not healthy(p_next, loss_next, g_next, limit):
                 diverged_at = t + 1
                 break
             p, g = p_next, g_next
