@@ -14,7 +14,7 @@ import pytest
 
 from losslab import descent, optimizers, surfaces
 from losslab.descent import History
-from losslab.surfaces import SURFACES, Surface
+from losslab.surfaces import SURFACES, Opening, Run, Surface
 
 
 def play(surface: Surface) -> list[History]:
@@ -79,6 +79,15 @@ def test_openings_are_immutable_data():
     assert o.start is None  # two starts
     assert SURFACES["rosenbrock"].opening.start == (-1.2, 1.0)
     assert SURFACES["rosenbrock"].opening.learning_rates == (0.0015, 0.0015, 0.5, 1.0)
+
+
+def test_an_opening_refuses_what_no_view_could_show():
+    with pytest.raises(ValueError, match="at least one run"):
+        Opening((), 10, "Nothing.")
+    with pytest.raises(ValueError, match="same dimension"):
+        Opening((Run("sgd", 0.1, (0.0,)), Run("sgd", 0.1, (0.0, 0.0))), 10, "Mixed.")
+    with pytest.raises(ValueError, match="at least one step"):
+        Opening((Run("sgd", 0.1, (0.0,)),), 0, "Still.")
 
 
 def test_no_opening_run_blows_up_unless_the_story_says_so():
