@@ -1,7 +1,9 @@
 """Run an optimiser on a surface and keep the whole history, stopping cleanly on divergence.
 
 ``run`` takes the steps; ``label`` sorts a finished run into one of five outcomes and
-``summary`` says it in one plain sentence.
+``summary`` says it in one plain sentence. The rules of a run (the step cap, what counts as
+diverged, how a schedule scales the rate) are public here so the network's training loop
+(``nn.train``) follows the very same ones.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ Schedule = Callable[[int], float]
 Label = Literal["converged", "converging", "oscillating", "stalled", "diverged"]
 
 __all__ = [
+    "EXPLODED",
     "MAX_STEPS",
     "MAX_PARAM",
     "WINDOW",
     "History",
     "Label",
     "Schedule",
+    "capped_steps",
+    "healthy",
+    "loss_limit",
+    "rate_factor",
     "run",
     "label",
     "summary",
@@ -37,7 +44,7 @@ MAX_STEPS = 5000
 """The most steps one run may take; larger requests are capped, never trusted."""
 MAX_PARAM = 1e6
 """A parameter beyond this magnitude counts as diverged."""
-_EXPLODED = 1e8
+EXPLODED = 1e8
 """A loss above this many times (1 + |initial loss|) counts as diverged."""
 
 
@@ -92,18 +99,32 @@ def _state_arrays(optimizer: Optimizer, state: object, dim: int) -> dict[str, Ar
     return out
 
 
-def _healthy(p: Array, loss: float, g: Array, loss_limit: float) -> bool:
+def capped_steps(steps: int) -> int:
+    """``steps`` as a count of updates in [0, ``MAX_STEPS``]: requests are capped, never trusted."""
+    return int(min(max(int(steps), 0), MAX_STEPS))
+
+
+def loss_limit(initial_loss: float) -> float:
+    """The loss beyond which a run that started at ``initial_loss`` counts as diverged."""
+    return EXPLODED * (1.0 + abs(float(initial_loss)))
+
+
+def healthy(p: Array, loss: float, g: Array, limit: float) -> bool:
+    """Whether an iterate may be kept: every parameter finite and within ``MAX_PARAM``, the loss
+    finite and at most ``limit`` in size (see ``loss_limit``), the gradient finite."""
     # The hot path of every run: a few reductions on tiny arrays, so no np.all wrappers.
     # A NaN or infinity in p fails ``<= MAX_PARAM`` (NaN compares false), and so does one in g.
     return bool(
         math.isfinite(loss)
-        and abs(loss) <= loss_limit
+        and abs(loss) <= limit
         and np.abs(p).max() <= MAX_PARAM
         and np.abs(g).max() < math.inf
     )
 
 
-def _factor(schedule: Schedule | None, t: int) -> float:
+def rate_factor(schedule: Schedule | None, t: int) -> float:
+    """``schedule(t)``, the multiplier of the base rate at update t (1 without a schedule); a
+    negative or non-finite factor is a ``ValueError``."""
     if schedule is None:
         return 1.0
     factor = float(schedule(t))
@@ -131,7 +152,7 @@ def run(
     same path). ``steps`` is capped at ``MAX_STEPS``. Optimisers with ``needs_hessian`` get the
     surface's Hessian at the current iterate, which is kept in ``History.hessian``.
     """
-    steps = int(min(max(int(steps), 0), MAX_STEPS))
+    steps = capped_steps(steps)
     p = np.asarray(start, dtype=float).reshape(-1)
     if p.shape != (surface.dim,):
         raise ValueError(f"start must have {surface.dim} coordinate(s); got {p.size}")
@@ -143,9 +164,9 @@ def run(
 
     loss0 = float(surface.loss(p))
     g = surface.grad(p)
-    if not _healthy(p, loss0, g, np.inf):
+    if not healthy(p, loss0, g, np.inf):
         raise ValueError(f"the start point {p.tolist()} is outside where {surface.name} is defined")
-    loss_limit = _EXPLODED * (1.0 + abs(loss0))
+    limit = loss_limit(loss0)
 
     state = optimizer.init(p)
     params, losses, grads, rates, batch_grads, hessians = [p], [loss0], [g], [], [], []
@@ -153,7 +174,7 @@ def run(
     diverged_at = None
     with np.errstate(all="ignore"):
         for t in range(steps):
-            lr = optimizer.learning_rate * _factor(schedule, t)
+            lr = optimizer.learning_rate * rate_factor(schedule, t)
             used = g
             if batch is not None:
                 rows = rng.choice(n_rows, size=batch, replace=False)
@@ -163,7 +184,7 @@ def run(
             p_next = p + step
             loss_next = float(surface.loss(p_next)) if np.all(np.isfinite(p_next)) else np.nan
             g_next = surface.grad(p_next) if np.isfinite(loss_next) else p_next * np.nan
-            if not _healthy(p_next, loss_next, g_next, loss_limit):
+            if not healthy(p_next, loss_next, g_next, limit):
                 diverged_at = t + 1
                 break
             p, g = p_next, g_next
@@ -199,6 +220,7 @@ WINDOW = 20
 _LOSS_RTOL = 1e-6  # converged: loss gap ≤ this × the start's gap (+ _ABS_TOL)
 _GRAD_RTOL = 1e-6  # a gradient this small relative to the start's is "at a stationary point"
 _ABS_TOL = 1e-12
+_BELOW_RTOL = 1e-9  # a loss this far (relative) below the declared optimum is rounding
 _PROGRESS_RTOL = 1e-3  # less fall than this fraction of the reference is "no progress"
 _FLIP_SHARE = 0.75  # this share of sign flips along the dominant direction is oscillation
 _MIN_FLIPS_SEEN = 4  # steps needed to judge oscillation
@@ -212,12 +234,15 @@ def _at_goal(history: History, surface: Surface | None) -> Array:
     """Per step: is this iterate where the run should end up?
 
     With a declared optimal value L*: the gap L − L* is at most ``_LOSS_RTOL`` × the start's
-    gap (+ 1e-12). Otherwise: the gradient norm is at most ``_GRAD_RTOL`` × the start's
-    (+ 1e-12) — a stationary point.
+    gap (+ 1e-12), and not below −(1e-12 + 1e-9·|L*|). Otherwise: the gradient norm is at
+    most ``_GRAD_RTOL`` × the start's (+ 1e-12) — a stationary point.
     """
     if surface is not None and surface.optimal_value is not None:
         gap = history.loss - surface.optimal_value
-        return gap <= _LOSS_RTOL * max(float(gap[0]), 0.0) + _ABS_TOL
+        # Below L* by more than rounding, the run has left the domain L* was declared on
+        # (McCormick outside its box): that is not the goal either.
+        below = _ABS_TOL + _BELOW_RTOL * abs(surface.optimal_value)
+        return (gap <= _LOSS_RTOL * max(float(gap[0]), 0.0) + _ABS_TOL) & (gap >= -below)
     norms = _grad_norms(history)
     return norms <= _GRAD_RTOL * norms[0] + _ABS_TOL
 
@@ -259,7 +284,8 @@ def label(history: History, surface: Surface | None = None) -> Label:
     1. ``"diverged"``: the run stopped early (``diverged_at`` is set).
     2. ``"converged"``: the last iterate is at the goal. With ``surface`` declaring an
        ``optimal_value`` L*, that is loss − L* ≤ 1e-6 × (start loss − L*) + 1e-12 (a local
-       minimum that is not global does not count). Otherwise it is a stationary point:
+       minimum that is not global does not count), and not below L* beyond rounding (a run
+       that left the domain L* holds on does not count either). Otherwise it is a stationary point:
        gradient norm ≤ 1e-6 × the start's + 1e-12, and, when ``surface`` is given, no negative
        Hessian eigenvalue there (a saddle or maximum does not count).
     3. ``"oscillating"``: over the last ``WINDOW`` updates, the steps' projection on their

@@ -382,20 +382,23 @@ def _message(training: nn.Training) -> str:
 
 
 def experiment(
-    dataset: str = "moons",
-    noise: float = 0.2,
-    n: int = 200,
-    hidden: int | tuple[int, ...] = (8,),
-    activation: str = "tanh",
-    optimizer: str = "adam",
-    learning_rate: float = 0.05,
-    steps: int = 300,
-    batch: int | None = None,
-    seed: int = 0,
+    dataset: str = nn.DEFAULT.dataset,
+    noise: float = nn.DEFAULT.noise,
+    n: int = nn.DEFAULT.n,
+    hidden: int | tuple[int, ...] = nn.DEFAULT.hidden,
+    activation: str = nn.DEFAULT.activation,
+    optimizer: str = nn.DEFAULT.optimizer,
+    learning_rate: float = nn.DEFAULT.learning_rate,
+    steps: int = nn.DEFAULT.steps,
+    batch: int | None = nn.DEFAULT.batch,
+    seed: int = nn.DEFAULT.seed,
     grid: int = DEFAULT_GRID,
     schedule: Callable[[int], float] | None = None,
 ) -> Experiment:
     """Generate data, train the network, and compute every landscape view.
+
+    The defaults are ``nn.DEFAULT``: a network that has learned. ``experiment(**config.kwargs())``
+    runs any ``nn.TrainingConfig`` (``nn.UNDERTRAINED`` for the 30-step lesson).
 
     A pure function of its arguments (the same seed gives the same result), so a caller may
     cache it by them. ``seed`` seeds, independently, the data, the initial weights, the

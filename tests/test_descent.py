@@ -197,6 +197,16 @@ def test_a_run_at_the_declared_minimum_is_converged():
     assert summary("Newton", history, surface) == "Newton converged: loss 0 at step 1"
 
 
+def test_a_run_that_falls_below_the_declared_optimum_has_not_converged():
+    # McCormick's minimum −1.913 holds in its box; outside it the loss falls without end.
+    surface = surfaces.SURFACES["mccormick"]
+    history = run(surface, optimizers.make("momentum", learning_rate=0.08), start=[3.5, 3.5],
+                  steps=150)
+    assert history.loss[-1] < surface.optimal_value - 40.0
+    assert label(history, surface) == "converging"
+    assert summary("Momentum", history, surface).startswith("Momentum is still converging: ")
+
+
 def test_without_a_surface_a_stationary_point_counts_as_converged():
     history = run(_quadratic([1.0, 4.0]), optimizers.newton(), start=[1.0, 1.0], steps=5)
     assert label(history) == "converged"

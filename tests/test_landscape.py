@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+import math
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -279,3 +283,54 @@ def test_optimizer_outside_the_list_is_rejected(name):
 
 def test_caution_says_the_slice_is_a_projection(exp):
     assert "projection" in exp.caution and str(exp.net.n_params) in exp.caution
+
+
+# ------------------------------------------------------------------------------ opening configs
+
+
+def _boundary_bend(e: landscape.Experiment) -> float:
+    """RMS distance of the P = ½ boundary from its best straight line, in data units."""
+    d, points = e.decision, []
+    for j, x in enumerate(d.x):
+        side = d.proba[:, j] - 0.5
+        for i in np.flatnonzero(np.sign(side[1:]) != np.sign(side[:-1])):
+            t = side[i] / (side[i] - side[i + 1])
+            points.append((x, d.y[i] + t * (d.y[i + 1] - d.y[i])))
+    centred = np.array(points) - np.mean(points, axis=0)
+    return float(np.linalg.svd(centred, compute_uv=False)[-1] / math.sqrt(len(points)))
+
+
+def _caption_percent(config: nn.TrainingConfig) -> float:
+    return float(re.search(r"(\d+) % of the points", config.caption).group(1)) / 100
+
+
+def test_the_network_view_opens_on_a_network_that_has_learned():
+    e = landscape.experiment(**nn.DEFAULT.kwargs())
+    assert e.settings["dataset"] == "moons"
+    accuracy = e.training.accuracy[-1]
+    assert accuracy >= 0.95 and accuracy == pytest.approx(_caption_percent(nn.DEFAULT))
+    assert _boundary_bend(e) > 0.2  # visibly curved: the moons cannot be split by a line
+    # Cheap enough to open on: a few hundred steps of a network with a few dozen weights.
+    assert nn.DEFAULT.steps * nn.MLP(nn.DEFAULT.hidden).n_params * nn.DEFAULT.n <= 2e6
+    # Trained weights sit at the bottom of their own landscape: the centre of the random
+    # plane is its lowest point, and the PCA plane holds nothing much lower.
+    plane, middle = e.random_plane, len(e.random_plane.a) // 2
+    assert plane.loss[middle, middle] == plane.loss.min()
+    assert e.pca_plane.loss.min() >= 0.95 * e.training.loss[-1]
+
+
+def test_the_thirty_step_lesson_stays_under_trained():
+    e = landscape.experiment(**nn.UNDERTRAINED.kwargs())
+    accuracy = e.training.accuracy[-1]
+    assert accuracy < 0.85 and accuracy == pytest.approx(_caption_percent(nn.UNDERTRAINED))
+    assert _boundary_bend(e) < 0.05  # nearly straight
+    plane, middle = e.random_plane, len(e.random_plane.a) // 2
+    assert plane.loss.min() < 0.95 * plane.loss[middle, middle]  # lower loss lies nearby
+
+
+def test_experiment_defaults_are_the_default_config():
+    defaults = inspect.signature(landscape.experiment).parameters
+    for key, value in nn.DEFAULT.kwargs().items():
+        assert defaults[key].default == value
+    assert nn.UNDERTRAINED.kwargs() == {**nn.DEFAULT.kwargs(), "optimizer": "sgd",
+                                        "learning_rate": 0.05, "steps": 30}

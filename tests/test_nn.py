@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab import nn, optimizers
+from losslab import descent, nn, optimizers
+from losslab.surfaces import Surface
 
 ARCHITECTURES = [((5,), "tanh"), ((4, 3), "tanh"), ((5,), "relu"), ((4, 3), "relu")]
 
@@ -321,18 +322,44 @@ def test_divergence_stops_cleanly_and_keeps_only_finite_values():
     assert np.all(np.isfinite(run.loss)) and np.all(np.isfinite(run.snapshots))
 
 
-def test_non_finite_schedule_counts_as_divergence():
+@pytest.mark.parametrize("factor", [float("inf"), float("nan"), -1.0])
+def test_a_bad_schedule_factor_is_refused_as_in_any_descent_run(factor):
     net, x, y, theta = _problem((4,), "tanh")
-    run = nn.train(
-        net,
-        theta,
-        x,
-        y,
-        optimizers.sgd(learning_rate=0.1),
-        steps=20,
-        schedule=lambda t: float("inf") if t == 5 else 1.0,
+    with pytest.raises(ValueError, match="at update 5; it must be >= 0"):
+        nn.train(
+            net,
+            theta,
+            x,
+            y,
+            optimizers.sgd(learning_rate=0.1),
+            steps=20,
+            schedule=lambda t: factor if t == 5 else 1.0,
+        )
+
+
+def _as_surface(net: nn.MLP, x: np.ndarray, y: np.ndarray) -> Surface:
+    """The network's loss as a losslab surface over its flat weights (no Hessian needed)."""
+    return Surface(
+        name="network", title="network", dim=net.n_params,
+        loss_fn=lambda p: nn.loss(net, p, x, y),
+        grad_fn=lambda p: nn.loss_and_grad(net, p, x, y)[1],
+        hessian_fn=lambda p: np.zeros((net.n_params, net.n_params)),
+        window=((-1.0, 1.0),) * net.n_params,
     )
-    assert run.diverged_at == 6 and len(run.loss) == 6
+
+
+@pytest.mark.parametrize(("name", "rate"), [("adam", 0.05), ("momentum", 0.5), ("sgd", 1e7)])
+def test_training_follows_the_same_rules_as_a_descent_run(name, rate):
+    assert nn.MAX_STEPS is descent.MAX_STEPS and nn.MAX_PARAM is descent.MAX_PARAM
+    net, x, y, theta = _problem((4,), "tanh")
+    trained = nn.train(net, theta, x, y, optimizers.make(name, learning_rate=rate), steps=40)
+    walked = descent.run(_as_surface(net, x, y), optimizers.make(name, learning_rate=rate),
+                         start=theta, steps=40)
+    assert trained.diverged_at == walked.diverged_at
+    np.testing.assert_allclose(trained.loss, walked.loss, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(trained.final, walked.final, rtol=1e-12, atol=1e-15)
+    if name == "sgd":  # the huge rate throws the weights past MAX_PARAM at once
+        assert trained.diverged_at == 1
 
 
 def test_optimizer_that_needs_a_hessian_is_rejected():

@@ -415,6 +415,24 @@ def test_data_minimisers_satisfy_the_optimality_conditions(name):
     assert abs(g[0]) < 1e-10 if w != 0.0 else abs(g[0]) <= l1
 
 
+def test_huber_finds_the_minimiser_of_rows_far_from_the_origin():
+    # Every residual of the least-squares fit is far below δ, so the Huber loss is ½·squared
+    # error around it and the two fits coincide. At x ≈ 10⁴ rounding alone leaves a gradient of
+    # about 10⁻⁸ at the exact minimiser; the surface must still declare it.
+    x = np.arange(10_000.0, 10_010.0)
+    y = 3.0 * x - 20_000.0 + 0.01 * np.random.default_rng(0).standard_normal(x.size)
+    huber = surfaces.linear_regression_from_data(x, y, loss="huber", delta=1.0)
+    ols = surfaces.linear_regression_from_data(x, y, loss="mse")
+    (w, b), (w_ols, b_ols) = huber.minimizers[0], ols.minimizers[0]
+    assert np.max(np.abs(y - (w_ols * x + b_ols))) < 0.1
+    assert w == pytest.approx(w_ols, rel=1e-9)
+    assert b == pytest.approx(b_ols, rel=1e-9)
+    assert huber.optimal_value == pytest.approx(0.5 * ols.optimal_value, rel=1e-6)
+    # Nothing nearby is lower: the declared point is the minimum, not a stalled guess.
+    for dw, db in ((1e-7, 0.0), (-1e-7, 0.0), (0.0, 1e-3), (0.0, -1e-3), (1e-7, -1e-3)):
+        assert float(huber.loss(np.array([w + dw, b + db]))) > huber.optimal_value
+
+
 def test_strong_l1_puts_the_minimiser_at_w_zero():
     s = get("linear_regression", l1=50.0)
     assert s.minimizers[0][0] == 0.0

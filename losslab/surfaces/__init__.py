@@ -5,6 +5,7 @@ of (w1, w2) (``_classic``, ``_classic_multimodal``), three teaching surfaces (``
 ``ravine``, ``plateau``) and two data-driven surfaces over (w, b) (``linear_regression``,
 ``logistic_regression``). ``linear_regression_from_data`` and
 ``logistic_regression_from_data`` build the data-driven ones on a learner's own rows.
+Every registry surface declares an ``Opening``: the runs that show what it teaches.
 
 >>> from losslab import surfaces
 >>> s = surfaces.get("single_point", x=2.0, y_true=4.0)
@@ -34,6 +35,7 @@ from losslab.surfaces._data import (
 from losslab.surfaces._datarows import MAX_ROWS
 from losslab.surfaces._distance import nearest_minimum_distance
 from losslab.surfaces._lesson import single_point
+from losslab.surfaces._opening import Opening, Run
 from losslab.surfaces._teaching import MAX_CONDITION, plateau, ravine, saddle
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "REGRESSION_LOSSES",
     "SURFACES",
     "Dataset",
+    "Opening",
+    "Run",
     "Surface",
     "get",
     "linear_regression_from_data",

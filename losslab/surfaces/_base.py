@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from losslab.surfaces._opening import Opening
+
 Array = np.ndarray
 ArrayFn = Callable[[Array], Array]
 
@@ -52,6 +54,8 @@ class Surface:
         build: rebuilds the surface with other settings (``surfaces.get`` uses it).
         bound_formulas: on a one-weight surface, L'', 2/L'' and 1/L'' in its own symbols
             (``("2x²", "1/x²", "1/(2x²)")``), for the stability sentence; may be empty.
+        opening: the runs the surface opens on, chosen so they show what it ``teaches``
+            (see ``Opening``); ``None`` when it declares none.
     """
 
     name: str
@@ -72,6 +76,7 @@ class Surface:
     batch_grad: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
     build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)
     bound_formulas: tuple[str, ...] = ()
+    opening: Opening | None = field(default=None, repr=False)
 
     def _points(self, p: Array) -> Array:
         p = np.asarray(p, dtype=float)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from losslab.surfaces._base import Array, Surface
 from losslab.surfaces._checks import check_number
+from losslab.surfaces._opening import Opening, Run, same_start
 from losslab.surfaces._parts import AXES_W1_W2, fmt, stack_grad, stack_hessian
 
 __all__ = [
@@ -55,9 +56,17 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
         optimal_value=0.0,
         latex=rf"L(w_1,w_2) = ({fmt(a)} - w_1)^2 + {fmt(b)}\,(w_2 - w_1^2)^2",
         teaches="A curved, narrow valley is easy to fall into and slow to follow: gradient "
-        "descent crawls along its floor while momentum and Newton's method move faster.",
+        "descent crawls along its floor while momentum, Adam and Newton's method reach the "
+        "minimum.",
         axis_labels=AXES_W1_W2,
         params={"a": a, "b": b},
+        opening=same_start(
+            (-1.2, 1.0), 500,
+            "From the classic start (−1.2, 1), gradient descent reaches the valley floor and "
+            "then crawls along it; momentum at the same rate, Adam and Newton's method reach "
+            "the minimum at (1, 1).",
+            ("sgd", 0.0015), ("momentum", 0.0015), ("adam", 0.5), ("newton", 1.0),
+        ),
         build=rosenbrock,
     )
 
@@ -105,6 +114,12 @@ def himmelblau() -> Surface:
         "reaches.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=Opening(
+            (Run("sgd", 0.01, (-0.4, 0.0)), Run("sgd", 0.01, (0.0, 0.0))),
+            100,
+            "Two runs of gradient descent start 0.4 apart and end in two different minima: "
+            "(−2.81, 3.13) and (3, 2).",
+        ),
         build=himmelblau,
     )
 
@@ -160,6 +175,13 @@ def beale() -> Surface:
         "fixed learning rate is either too slow in the basin or explodes on the walls.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (1.0, 1.5), 300,
+            "Gradient descent at lr 0.005 is still crawling through the flat basin, at lr "
+            "0.05 it is thrown off the steep walls, while Adam's normalised steps reach the "
+            "minimum at (3, 0.5).",
+            ("sgd", 0.005), ("sgd", 0.05), ("adam", 0.2),
+        ),
         build=beale,
     )
 
@@ -198,6 +220,12 @@ def booth() -> Surface:
         "minimum, so it is the baseline for comparing them.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (-8.0, 8.0), 150,
+            "Gradient descent, momentum, Adam and Newton's method all reach the one minimum "
+            "(1, 3): compare how they get there (Newton in one step).",
+            ("sgd", 0.05), ("momentum", 0.02), ("adam", 0.5), ("newton", 1.0),
+        ),
         build=booth,
     )
 
@@ -280,6 +308,12 @@ def goldstein_price() -> Surface:
         "are often drawn on a log scale, and why the step size must adapt.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (-1.0, -1.5), 150,
+            "The walls are so steep that gradient descent blows up even at the smallest "
+            "rate, 0.0001, while Adam's normalised steps reach the global minimum 3 at (0, −1).",
+            ("sgd", 0.0001), ("adam", 0.1),
+        ),
         build=goldstein_price,
     )
 
@@ -317,5 +351,11 @@ def matyas() -> Surface:
         "is 25 times weaker than across it, so gradient descent slows to a crawl there.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (-8.0, -6.0), 150,
+            "Gradient descent quickly reaches the diagonal valley, then crawls along its "
+            "floor; momentum at the same rate builds up speed there and reaches (0, 0).",
+            ("sgd", 0.5), ("momentum", 0.5),
+        ),
         build=matyas,
     )

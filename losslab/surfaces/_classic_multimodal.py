@@ -13,6 +13,7 @@ import numpy as np
 
 from losslab.surfaces._base import Array, Surface
 from losslab.surfaces._checks import check_number
+from losslab.surfaces._opening import Opening, Run, same_start
 from losslab.surfaces._parts import AXES_W1_W2, fmt, stack_grad, stack_hessian
 
 __all__ = [
@@ -62,6 +63,12 @@ def rastrigin(a: float = 10.0) -> Surface:
         "in the nearest dip, far from the global minimum.",
         axis_labels=AXES_W1_W2,
         params={"a": a},
+        opening=same_start(
+            (1.3, 0.4), 100,
+            "Started one dip away from the global minimum, gradient descent and Adam both "
+            "settle in the nearest dip, (0.99, 0), at loss 1 instead of 0.",
+            ("sgd", 0.002), ("adam", 0.1),
+        ),
         build=rastrigin,
     )
 
@@ -139,6 +146,12 @@ def ackley() -> Surface:
         "little about where the global minimum is.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (-3.2, 2.8), 100,
+            "Gradient descent, momentum and Adam all stop in the nearest bump's dip at loss "
+            "9, though the funnel to the global minimum 0 is only three units away.",
+            ("sgd", 0.01), ("momentum", 0.01), ("adam", 0.05),
+        ),
         build=ackley,
     )
 
@@ -180,6 +193,16 @@ def six_hump_camel() -> Surface:
         "same optimiser lands in different ones from different starts.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=Opening(
+            (
+                Run("sgd", 0.05, (-1.0, 0.0)),
+                Run("sgd", 0.05, (1.0, 0.0)),
+                Run("sgd", 0.05, (-1.5, -0.5)),
+            ),
+            100,
+            "The same gradient descent from three starts: two runs reach the two global "
+            "minima, mirror images at loss −1.03, and one stops in a side minimum at 2.10.",
+        ),
         build=six_hump_camel,
     )
 
@@ -219,6 +242,13 @@ def three_hump_camel() -> Surface:
         "exactly like the global one to the gradient.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=Opening(
+            (Run("sgd", 0.05, (-1.0, 1.6)), Run("sgd", 0.05, (-0.6, 1.6))),
+            150,
+            "Two runs of gradient descent start 0.4 apart: one stops in a side minimum at "
+            "loss 0.30, the other reaches the global minimum 0; both end where the gradient "
+            "is zero.",
+        ),
         build=three_hump_camel,
     )
 
@@ -260,6 +290,12 @@ def mccormick() -> Surface:
         "floor, outside it the loss falls without end.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (3.5, 3.5), 150,
+            "Gradient descent settles in a dip at (2.59, 1.59); momentum rolls through it, "
+            "past the box's minimum and out of the box, where the loss falls without end.",
+            ("sgd", 0.05), ("momentum", 0.08),
+        ),
         build=mccormick,
     )
 
@@ -298,5 +334,15 @@ def styblinski_tang() -> Surface:
         "the other side gradient descent ends in a shallower one.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=Opening(
+            (
+                Run("sgd", 0.03, (-0.5, -0.5)),
+                Run("sgd", 0.03, (-1.0, 1.0)),
+                Run("sgd", 0.03, (1.0, 1.0)),
+            ),
+            150,
+            "The same gradient descent from three starts near the centre ends in three basins "
+            "of different depth: −78.3 (the deepest), −64.2 and −50.1.",
+        ),
         build=styblinski_tang,
     )

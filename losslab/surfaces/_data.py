@@ -40,6 +40,7 @@ from losslab.surfaces._datarows import (
     user_rows,
 )
 from losslab.surfaces._fit import lad_minimiser, mse_minimiser, smooth_l1_minimiser
+from losslab.surfaces._opening import Opening, round_rate, same_start
 from losslab.surfaces._parts import fmt, stack_grad, stack_hessian
 from losslab.surfaces._rowwise import (
     ABSOLUTE,
@@ -73,6 +74,11 @@ _MAX_PENALTY = 100.0
 _MAX_DELTA = 100.0
 _MAX_SEED = 2**32 - 1
 _AXES = ("w", "b")
+_OPENING_START = (0.0, 0.0)
+"""The flat line (or the coin-flip classifier) every data surface's opening starts from."""
+_OPENING_STEPS = 100
+_RATE_RANGE = (1e-4, 10.0)
+"""Rates an opening may use: those every optimiser allows."""
 
 
 def _penalties(surface: str, l1: object, l2: object) -> tuple[float, float]:
@@ -96,6 +102,30 @@ def _window(centre: tuple[float, float]) -> tuple[tuple[float, float], ...]:
 
 def _penalty_latex(l1: float, l2: float) -> str:
     return (rf" + {fmt(l1)}\,\lvert w \rvert" if l1 else "") + (rf" + {fmt(l2)}\,w^2" if l2 else "")
+
+
+def _opening(
+    x: Array, weight: float, l2: float, stable: float, caption: str
+) -> Opening | None:
+    """Gradient descent from ``_OPENING_START`` at a round rate below ``stable``/λ, where λ bounds
+    the curvature everywhere: ``weight``·λmax(mean of (xᵢ, 1)(xᵢ, 1)ᵀ) + 2·l2. ``None`` when that
+    rate falls outside ``_RATE_RANGE`` (rows far from the origin)."""
+    moments = np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    curvature = weight * float(np.linalg.eigvalsh(moments)[-1]) + 2.0 * l2
+    rate = round_rate(stable / curvature)
+    if not _RATE_RANGE[0] <= rate <= _RATE_RANGE[1]:
+        return None
+    return same_start(_OPENING_START, _OPENING_STEPS, caption, ("sgd", rate))
+
+
+_OPENING_TEXT = {
+    "mse": "Gradient descent turns the flat line y = 0 into the least-squares fit: the line "
+    "swings onto the data while (w, b) rolls to the bottom of the bowl.",
+    "mae": "With absolute error the slope does not shrink near the best fit, so gradient "
+    "descent at a fixed step gets there and then keeps jittering around it.",
+    "huber": "Gradient descent turns the flat line y = 0 into the best Huber fit: the line "
+    "swings onto the data, in steps that shrink once every residual is small.",
+}
 
 
 Minimiser = Callable[[Callable, Callable, Callable], tuple[float, float] | None]
@@ -238,6 +268,9 @@ def _linear_surface(
         teaches=teaches,
         params=dict(params),
         data=Dataset(x, y, "regression"),
+        # Squared error's curvature is 2·mean((x, 1)(x, 1)ᵀ) everywhere; Huber's is at most
+        # half of it and absolute error's is 0 (its steps are the rate times the slope).
+        opening=_opening(x, 2.0, l2, 1.0, _OPENING_TEXT[loss]),
         build=build,
     )
 
@@ -364,6 +397,17 @@ def _logistic_surface(
         "but once they separate the loss keeps falling as w grows, unless L2 holds it back.",
         params=dict(params),
         data=Dataset(x, y, "classification"),
+        # σ' ≤ ¼, so ¼·mean((x, 1)(x, 1)ᵀ) bounds the curvature everywhere: a rate just
+        # under 2/λ of that bound is stable, and the true curvature is smaller.
+        opening=_opening(
+            x, 0.25, l2, 1.9,
+            "Gradient descent starts from the coin flip w = b = 0 (probability ½ for every "
+            "point) and turns it into the best classifier: the S-curve steepens and shifts "
+            "until the loss reaches its minimum."
+            if finite
+            else "The classes do not overlap, so the loss has no minimum: gradient descent "
+            "keeps making the S-curve steeper, and w keeps growing.",
+        ),
         build=build,
     )
 

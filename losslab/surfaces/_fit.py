@@ -32,6 +32,9 @@ _LOOSE = 1e-8
 """A stalled Newton run still counts as converged below this relative gradient."""
 _FAR = 1e8
 """An iterate this large means the minimum is at infinity (for example separable classes)."""
+_ROUNDING = 64.0
+"""How many rounding errors of the gradient's own evaluation still count as zero (see
+``_attainable``)."""
 
 
 def mse_minimiser(s: MseStats, l1: float, l2: float) -> tuple[float, float] | None:
@@ -107,19 +110,35 @@ def lad_minimiser(x: Array, y: Array, l1: float, l2: float) -> tuple[float, floa
     return (w, float(np.median(y - w * x)))
 
 
+def _attainable(h: Array, p: Array) -> Array:
+    """The smallest gradient, per coordinate, that double precision can resolve at ``p``.
+
+    Rounding ``p`` to doubles moves it by up to ε·|p| per coordinate, which moves the gradient
+    by up to ``|H|·ε|p|``: with rows far from the origin (x ≈ 10⁴) that is about 10⁻⁷ even at
+    the exact minimiser, so a fixed threshold near 10⁻⁸ could never be met there.
+    """
+    return _ROUNDING * np.finfo(float).eps * (np.abs(h) @ np.abs(p))
+
+
 def _newton(value: Fn, grad: Fn, hessian: Fn, start: Array) -> Array | None:
     """Damped Newton on a smooth convex function; the point where the gradient vanishes, or None.
 
     Steps solve ``(H + εI)·d = −g`` (ε tiny, for a singular H) and are halved until the
     Armijo condition holds; a step that is not a descent direction falls back to ``−g``.
+    The gradient counts as vanished when each coordinate is within ``_TIGHT`` of its starting
+    size or within what rounding allows at that point (``_attainable``), whichever is larger.
     """
     p = np.array(start, dtype=float)
     f, g = float(value(p)), grad(p)
     scale = 1.0 + float(np.max(np.abs(g)))
+
+    def vanished(p: Array, g: Array, h: Array, relative: float) -> bool:
+        return bool(np.all(np.abs(g) <= np.maximum(relative * scale, _attainable(h, p))))
+
     for _ in range(200):
-        if np.max(np.abs(g)) <= _TIGHT * scale:
-            return p
         h = hessian(p)
+        if vanished(p, g, h, _TIGHT):
+            return p
         ridge = 1e-12 * (1.0 + abs(float(np.trace(h))))
         try:
             d = np.linalg.solve(h + ridge * np.eye(p.size), -g)
@@ -135,11 +154,11 @@ def _newton(value: Fn, grad: Fn, hessian: Fn, start: Array) -> Array | None:
                 break
             t *= 0.5
             if t < 1e-12:  # no decrease left at this precision
-                return p if np.max(np.abs(g)) <= _LOOSE * scale else None
+                return p if vanished(p, g, h, _LOOSE) else None
         p, f, g = q, fq, grad(q)
         if np.max(np.abs(p)) > _FAR:
             return None
-    return p if np.max(np.abs(g)) <= _LOOSE * scale else None
+    return p if vanished(p, g, hessian(p), _LOOSE) else None
 
 
 def smooth_l1_minimiser(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from losslab.surfaces._base import Array, Surface
+from losslab.surfaces._opening import round_rate, same_start
 
 
 def single_point(x: float = 2.0, y_true: float = 4.0) -> Surface:
@@ -43,6 +44,12 @@ def single_point(x: float = 2.0, y_true: float = 4.0) -> Surface:
         teaches="The slope of the loss tells which way to move w: against the gradient.",
         axis_labels=("w",),
         params={"x": x, "y_true": y_true},
+        opening=same_start(
+            (-1.0,), 30,
+            "Each step moves w against the slope: downhill towards the minimum, in steps that "
+            "shrink as the slope flattens.",
+            ("sgd", 0.05 if 0.05 * 2.0 * x * x <= 1.0 else round_rate(0.5 / (x * x))),
+        ),
         build=single_point,
         bound_formulas=("2x²", "1/x²", "1/(2x²)"),
     )

@@ -8,6 +8,7 @@ import numpy as np
 
 from losslab.surfaces._base import Array, Surface
 from losslab.surfaces._checks import check_number
+from losslab.surfaces._opening import same_start
 from losslab.surfaces._parts import AXES_W1_W2, fmt, stack_grad, stack_hessian
 
 __all__ = ["MAX_CONDITION", "plateau", "ravine", "saddle"]
@@ -54,11 +55,17 @@ def saddle() -> Surface:
         "near the line w2 = 0 stalls there, while momentum or noise escapes to a minimum.",
         axis_labels=AXES_W1_W2,
         params={},
+        opening=same_start(
+            (-1.5, 0.0001), 150,
+            "Started a hair off the line w2 = 0, gradient descent slides into the saddle and "
+            "lingers there; momentum at the same rate escapes to the minimum at (0, 1).",
+            ("sgd", 0.01), ("momentum", 0.01),
+        ),
         build=saddle,
     )
 
 
-def ravine(condition: float = 20.0, angle: float = 0.0) -> Surface:
+def ravine(condition: float = 10.0, angle: float = 0.0) -> Surface:
     """An ill-conditioned quadratic, ``f = ½(u² + κ·v²)``, where ``(u, v)`` is ``w`` rotated.
 
     ``u = cos θ·w1 + sin θ·w2``, ``v = −sin θ·w1 + cos θ·w2`` with θ = ``angle`` in degrees and
@@ -66,7 +73,12 @@ def ravine(condition: float = 20.0, angle: float = 0.0) -> Surface:
     Hessian ``A``, eigenvalues 1 and κ. Minimum 0 at (0, 0). κ is limited to
     [1, ``MAX_CONDITION``] and θ to [−90, 90]. Gradient descent converges only for learning
     rates below 2/κ, and then shrinks the u-error by only (1 − lr) per step; at θ ≠ 0
-    no per-coordinate scaling (Adam, RMSprop) can undo the stretch.
+    no per-coordinate scaling (Adam, RMSprop) can undo the stretch. The default κ = 10 is the
+    app's: a stretch that shows at a glance while gradient descent still gets somewhere.
+
+    The opening contrasts gradient descent at 1.9/κ (just inside 2/κ: it zig-zags across the
+    floor) and at 0.2/κ (it crawls along it) with momentum at min(0.02, 1.9/κ), which builds
+    up speed along the floor (up to κ ≈ 700; beyond, momentum crawls too).
     """
     kappa = check_number("ravine", "condition", condition, 1.0, MAX_CONDITION)
     theta_deg = check_number("ravine", "angle", angle, -90.0, 90.0)
@@ -85,6 +97,10 @@ def ravine(condition: float = 20.0, angle: float = 0.0) -> Surface:
     def hessian(p: Array) -> Array:
         return stack_hessian(p, a11, a12, a22)
 
+    zigzag, crawl = float(f"{1.9 / kappa:.2g}"), float(f"{0.2 / kappa:.2g}")
+    # Heavy-ball momentum (μ = 0.9) shrinks every direction by √μ per step once lr > 0.003,
+    # and stays stable below 3.8/κ: 0.02, or just under 2/κ for steep ravines.
+    glide = min(0.02, zigzag)
     if theta_deg == 0.0:
         latex = rf"L(w_1,w_2) = \tfrac12\left(w_1^2 + {fmt(kappa)}\,w_2^2\right)"
     else:
@@ -109,6 +125,13 @@ def ravine(condition: float = 20.0, angle: float = 0.0) -> Surface:
         "along it.",
         axis_labels=AXES_W1_W2,
         params={"condition": kappa, "angle": theta_deg},
+        opening=same_start(
+            (-3.5, 1.5), 100,
+            f"No single rate suits both directions: at {fmt(zigzag)} gradient descent "
+            f"zig-zags across the steep one, at {fmt(crawl)} it crawls along the flat one; "
+            f"momentum at {fmt(glide)} builds up speed along the floor.",
+            ("sgd", zigzag), ("sgd", crawl), ("momentum", glide),
+        ),
         build=ravine,
     )
 
@@ -156,5 +179,11 @@ def plateau(width: float = 1.0) -> Surface:
         "Adam's normalised steps cross it at a steady pace.",
         axis_labels=AXES_W1_W2,
         params={"width": sigma},
+        opening=same_start(
+            (-3.0 * sigma, 3.0 * sigma) if sigma <= 4.0 / 3.0 else (-4.0, 4.0), 100,
+            "Out on the plateau the gradient has all but vanished: gradient descent barely "
+            "moves even at lr 0.5, while Adam's normalised steps cross to the well.",
+            ("sgd", 0.5), ("adam", 0.1),
+        ),
         build=plateau,
     )
