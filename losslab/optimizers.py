@@ -514,7 +514,8 @@ def newton(*, learning_rate: float = 1.0, damping: float = 0.0) -> Optimizer:
 
 
 class HyperParam(NamedTuple):
-    """One setting of an optimiser or schedule, described as data for the app's widgets.
+    """One setting of an optimiser, described as data for the app's widgets (schedules have
+    ``schedules.ScheduleParam``, which adds the link key).
 
     ``min_value``/``max_value`` bound the widget (a sensible teaching range), which may be
     narrower than what the factory accepts. ``log`` suggests a logarithmic slider.
