@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -21,6 +21,35 @@ from losslab.surfaces import Surface
 Array = np.ndarray
 Schedule = Callable[[int], float]
 """Update index t = 0, 1, ... → multiplier of the base learning rate (see ``schedules``)."""
+
+
+class Scheduler(NamedTuple):
+    """A schedule that keeps state: it may read the loss and set the momentum.
+
+    ``init(base_lr) -> state`` takes the optimiser's own learning rate. Then, at each update
+    t = 0, 1, ..., ``update(t, loss, state) -> (lr, momentum, state)``: ``loss`` is the loss at
+    the iterate the update starts from (``History.loss[t]``), ``lr`` the rate this update uses
+    and ``momentum`` the optimiser's momentum (SGD) or β1 (Adam) for it, or ``None`` to leave it
+    alone. A torch training loop computes that loss, steps the optimiser, then steps its
+    scheduler with the loss; to match it, ``lr`` must be decided before ``loss`` is read and
+    ``loss`` kept in the state for later updates (``schedules.plateau`` does this).
+    """
+
+    init: Callable[[float], Any]
+    update: Callable[[int, float, Any], tuple[float, float | None, Any]]
+
+
+def as_scheduler(schedule: Schedule | Scheduler) -> Scheduler:
+    """``schedule`` as a ``Scheduler``: a pure factor schedule gives ``base_lr · schedule(t)``
+    and leaves the momentum alone; a ``Scheduler`` is returned as it is."""
+    if isinstance(schedule, Scheduler):
+        return schedule
+
+    def update(t: int, loss: float, base_lr: float) -> tuple[float, None, float]:
+        return base_lr * rate_factor(schedule, t), None, base_lr
+
+    return Scheduler(init=float, update=update)
+
 Label = Literal["converged", "converging", "oscillating", "stalled", "diverged"]
 
 __all__ = [
@@ -31,6 +60,8 @@ __all__ = [
     "History",
     "Label",
     "Schedule",
+    "Scheduler",
+    "as_scheduler",
     "capped_steps",
     "healthy",
     "loss_limit",
@@ -68,6 +99,9 @@ class History:
         steps_requested: the number of steps asked for, after capping.
         hessian: the Hessian used for the update from step t to t + 1, shape
             ``(n - 1, dim, dim)``, for optimisers that need one (Newton); else ``None``.
+        momentum: the momentum (SGD) or β1 (Adam) used for the update from step t to t + 1,
+            shape ``(n - 1,)``, when a schedule set it at some update (the optimiser's own
+            value fills the others); else ``None`` (its own value was used throughout).
     """
 
     params: Array
@@ -79,6 +113,7 @@ class History:
     diverged_at: int | None = None
     steps_requested: int = 0
     hessian: Array | None = None
+    momentum: Array | None = None
 
     def __len__(self) -> int:
         return len(self.loss)
@@ -133,20 +168,40 @@ def rate_factor(schedule: Schedule | None, t: int) -> float:
     return factor
 
 
+def _scheduled(
+    scheduler: Scheduler, t: int, loss: float, state: Any
+) -> tuple[float, float | None, Any]:
+    lr, momentum, state = scheduler.update(t, loss, state)
+    lr = float(lr)
+    if not math.isfinite(lr) or lr < 0.0:
+        raise ValueError(f"the schedule gave learning rate {lr} at update {t}; it must be >= 0")
+    if momentum is not None:
+        momentum = float(momentum)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(
+                f"the schedule gave momentum {momentum} at update {t}; it must be in [0, 1)"
+            )
+    return lr, momentum, state
+
+
 def run(
     surface: Surface,
     optimizer: Optimizer,
     *,
     start: Sequence[float] | Array,
     steps: int,
-    schedule: Schedule | None = None,
+    schedule: Schedule | Scheduler | None = None,
     batch: int | None = None,
     seed: int = 0,
 ) -> History:
     """Take ``steps`` optimiser steps on ``surface`` from ``start``; step 0 is the start.
 
     ``schedule(t)`` multiplies the optimiser's learning rate at update t = 0, 1, ...
-    (a negative or non-finite factor is a ``ValueError``).
+    (a negative or non-finite factor is a ``ValueError``). A ``Scheduler`` instead starts
+    from the optimiser's rate, is fed the loss at each iterate and gives each update's rate
+    (≥ 0) and, if it wants, its momentum (in [0, 1)); the momentum is passed to optimisers
+    that have one (``Optimizer.momentum_param``) and recorded in ``History.momentum``, and
+    ignored by the others, which keep their own update rule.
     ``batch`` is a mini-batch size for data-driven surfaces: each update then uses the gradient
     of ``batch`` rows drawn without replacement by a generator seeded with ``seed`` (same seed,
     same path). ``steps`` is capped at ``MAX_STEPS``. Optimisers with ``needs_hessian`` get the
@@ -169,29 +224,45 @@ def run(
     limit = loss_limit(loss0)
 
     state = optimizer.init(p)
+    scheduler = None if schedule is None else as_scheduler(schedule)
+    schedule_state = None if scheduler is None else scheduler.init(optimizer.learning_rate)
     params, losses, grads, rates, batch_grads, hessians = [p], [loss0], [g], [], [], []
+    momenta: list[float] = []
+    momentum_set = False
     states = [{k: np.zeros_like(v) for k, v in _state_arrays(optimizer, state, p.size).items()}]
     diverged_at = None
+    loss = loss0
     with np.errstate(all="ignore"):
         for t in range(steps):
-            lr = optimizer.learning_rate * rate_factor(schedule, t)
+            lr, momentum = optimizer.learning_rate, None
+            if scheduler is not None:
+                lr, momentum, schedule_state = _scheduled(scheduler, t, loss, schedule_state)
+            extra = {}
+            if momentum is not None and optimizer.momentum_param is not None:
+                extra["momentum"] = momentum
             used = g
             if batch is not None:
                 rows = rng.choice(n_rows, size=batch, replace=False)
                 used = np.asarray(surface.batch_grad(p, rows), dtype=float)
             hessian = surface.hessian(p) if optimizer.needs_hessian else None
-            step, state = optimizer.update(used, state, p, learning_rate=lr, hessian=hessian)
+            step, state = optimizer.update(
+                used, state, p, learning_rate=lr, hessian=hessian, **extra
+            )
             p_next = p + step
             loss_next = float(surface.loss(p_next)) if np.all(np.isfinite(p_next)) else np.nan
             g_next = surface.grad(p_next) if np.isfinite(loss_next) else p_next * np.nan
             if not healthy(p_next, loss_next, g_next, limit):
                 diverged_at = t + 1
                 break
-            p, g = p_next, g_next
+            p, g, loss = p_next, g_next, loss_next
             params.append(p)
             losses.append(loss_next)
             grads.append(g)
             rates.append(lr)
+            if optimizer.momentum_param is not None:
+                own = float(optimizer.hyperparams[optimizer.momentum_param])
+                momenta.append(extra.get("momentum", own))
+                momentum_set = momentum_set or bool(extra)
             states.append(_state_arrays(optimizer, state, surface.dim))
             if batch is not None:
                 batch_grads.append(used)
@@ -210,6 +281,7 @@ def run(
         diverged_at=diverged_at,
         steps_requested=steps,
         hessian=np.array(hessians).reshape(-1, dim, dim) if optimizer.needs_hessian else None,
+        momentum=np.array(momenta, dtype=float) if momentum_set else None,
     )
 
 

@@ -10,6 +10,7 @@ column                      meaning at row t
 ``loss``                    L(w_t)
 ``grad_w1``, ...            the full gradient ∇L(w_t)
 ``learning_rate``           the rate η_t of update t (empty at row 0)
+``momentum``                when a schedule set it: the momentum or β1 of update t (empty at 0)
 ``batch_grad_w1``, ...      mini-batch runs: the sampled gradient update t used (empty at row 0)
 ``<state>_w1``, ...         each recorded state array after update t (``m_w1``, ``v_hat_w2``, ...)
 ``hessian_w1_w2``, ...      Newton runs: the Hessian update t used, taken at w_{t-1} (empty at 0)
@@ -39,7 +40,7 @@ Array = np.ndarray
 __all__ = ["to_frame", "to_csv", "to_json", "from_json"]
 
 
-_FIXED_COLUMNS = frozenset({"step", "loss", "learning_rate"})
+_FIXED_COLUMNS = frozenset({"step", "loss", "learning_rate", "momentum"})
 
 
 def _labels(dim: int, labels: Sequence[str] | None) -> list[str]:
@@ -72,6 +73,8 @@ def to_frame(history: History, labels: Sequence[str] | None = None) -> pd.DataFr
     for i, name in enumerate(names):
         columns[f"grad_{name}"] = history.grad[:, i]
     columns["learning_rate"] = _after_start(history.learning_rate, n)
+    if history.momentum is not None:
+        columns["momentum"] = _after_start(history.momentum, n)
     if history.batch_grad is not None:
         batch = _after_start(history.batch_grad, n)
         for i, name in enumerate(names):
@@ -183,4 +186,6 @@ def from_json(text: str) -> History:
         diverged_at=doc.get("diverged_at"),
         steps_requested=int(doc.get("steps_requested", 0)),
         hessian=hessian,
+        momentum=per_update(frame["momentum"].to_numpy(dtype=float))
+        if "momentum" in frame else None,
     )

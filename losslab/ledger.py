@@ -8,7 +8,8 @@ or a notebook. Every number is read from the ``History`` (gradient, learning rat
 state, Hessian, iterates), so the ledger shows what the run did, not a re-run of it.
 
 Symbols follow the optimisers' docstrings: g_t = ∇L(w_{t-1}), η_t the scheduled rate,
-μ momentum, ρ RMSProp's decay, β1 β2 ε Adam's, λ AdamW's weight decay, δ Newton's damping.
+μ momentum and β1 β2 ε Adam's (μ and β1 are this update's when a schedule moves them), ρ
+RMSProp's decay, λ AdamW's weight decay, δ Newton's damping.
 """
 
 from __future__ import annotations
@@ -79,8 +80,15 @@ def _state(history: History, name: str, index: int) -> Array:
     return history.state[name][index]
 
 
+def _momentum(opt: Optimizer, h: History, t: int, name: str) -> float:
+    """The momentum-like ``name`` that update t used: the schedule's, else the optimiser's."""
+    if h.momentum is not None and opt.momentum_param == name:
+        return float(h.momentum[t - 1])
+    return float(opt.hyperparams[name])
+
+
 def _sgd_lines(opt: Optimizer, h: History, t: int, g: Array, lr: float) -> list[LedgerLine]:
-    mu = float(opt.hyperparams["momentum"])
+    mu = _momentum(opt, h, t, "momentum")
     if mu == 0.0:
         return [LedgerLine("step", rf"\Delta w = -\eta_{{{t}}} g_{{{t}}} = "
                            rf"-{_num(lr)} \cdot {_op(g)} = {_vec(-lr * g)}", -lr * g)]
@@ -135,7 +143,7 @@ def _scaled_lines(
 
 
 def _adam_lines(opt: Optimizer, h: History, t: int, g: Array, lr: float) -> list[LedgerLine]:
-    b1, b2 = float(opt.hyperparams["beta1"]), float(opt.hyperparams["beta2"])
+    b1, b2 = _momentum(opt, h, t, "beta1"), float(opt.hyperparams["beta2"])
     eps = float(opt.hyperparams["eps"])
     m, v = _state(h, "m", t), _state(h, "v", t)
     m_prev, v_prev = _state(h, "m", t - 1), _state(h, "v", t - 1)
@@ -202,7 +210,8 @@ def _newton_lines(opt: Optimizer, h: History, t: int, g: Array, lr: float) -> li
 def explain_step(history: History, optimizer: Optimizer, step: int) -> Ledger:
     """The ledger of update ``step`` (1 ≤ step ≤ len(history) − 1) of ``optimizer``'s run.
 
-    Lines: the learning rate, the gradient used (the mini-batch one in mini-batch runs), the
+    Lines: the learning rate, the momentum or β1 when the schedule set it (one-cycle), the
+    gradient used (the mini-batch one in mini-batch runs), the
     optimiser's own lines (velocity; sums; moments, bias corrections and denominator; weight
     decay; Hessian, curvature and Newton direction), the step Δw and the new weights. Raises
     ``ValueError`` for a step outside the run or a history not made by this optimiser's kind.
@@ -216,11 +225,15 @@ def explain_step(history: History, optimizer: Optimizer, step: int) -> Ledger:
     batch = history.batch_grad is not None
     g = history.batch_grad[t - 1] if batch else history.grad[t - 1]
     source = r"\nabla L_{\mathrm{batch}}" if batch else r"\nabla L"
-    lines = [
-        LedgerLine("learning rate", rf"\eta_{{{t}}} = {_num(lr)}", np.array(lr)),
-        LedgerLine("mini-batch gradient" if batch else "gradient",
-                   rf"g_{{{t}}} = {source}(w_{{{t - 1}}}) = {_vec(g)}", g),
-    ]
+    lines = [LedgerLine("learning rate", rf"\eta_{{{t}}} = {_num(lr)}", np.array(lr))]
+    if history.momentum is not None and optimizer.momentum_param is not None:
+        mu = float(history.momentum[t - 1])
+        symbol = r"\mu" if optimizer.momentum_param == "momentum" else r"\beta_1"
+        word = "momentum" if optimizer.momentum_param == "momentum" else "β1"
+        lines.append(LedgerLine(f"{word} (set by the schedule)",
+                                rf"{symbol} = {_num(mu)}", np.array(mu)))
+    lines.append(LedgerLine("mini-batch gradient" if batch else "gradient",
+                            rf"g_{{{t}}} = {source}(w_{{{t - 1}}}) = {_vec(g)}", g))
     kind = optimizer.kind
     if kind == "sgd":
         lines += _sgd_lines(optimizer, history, t, g, lr)

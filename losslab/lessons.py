@@ -341,6 +341,45 @@ LESSONS: tuple[Lesson, ...] = (
 )
 LESSON_IDS: tuple[str, ...] = tuple(lesson.id for lesson in LESSONS)
 
+PLATEAU_RESCUE = Lesson(
+    id="plateau",
+    title="Reduce on plateau: calming a run that bounces",
+    notice=(
+        "Absolute error makes a V-shaped valley whose slope keeps its size down to the bottom, "
+        "so gradient descent at a fixed rate overshoots at every step and bounces for ever. The "
+        "plateau schedule halves the rate whenever the loss has not improved for 10 steps: "
+        "watch the rate chart step down and the bounces shrink with it."
+    ),
+    settings=_preset(
+        surface="linear_regression", loss_kind="mae", optimizers=("sgd",),
+        learning_rates=(0.3,), start=(-1.0, -1.0), steps=200, schedule="plateau",
+    ),
+    question=Question(
+        prompt=(
+            "At a fixed rate, gradient descent bounces across the bottom of this absolute-error "
+            "valley without settling. With the plateau schedule, which halves the rate after 10 "
+            "steps without improvement, what happens?"
+        ),
+        choices=(
+            "Nothing changes: the rate is only cut when the loss rises.",
+            "Each cut halves the bounces, and the run settles at the bottom.",
+            "It stops dead at the first cut, wherever it is.",
+            "It bounces for ever: the slope never shrinks, whatever the rate.",
+        ),
+        answer=1,
+        explanation=(
+            "The slope of absolute error does not shrink near the bottom, so at rate {lr_1} each "
+            "step jumped across the valley. The loss soon stopped improving, so the schedule cut "
+            "the rate for the first time at step {first_cut_1}, and {rate_cuts_1} times in all, "
+            "down to {final_rate_1}; every cut shortened the jumps. Gradient descent "
+            "{outcome_1}, loss {final_loss_1}; the lowest loss possible is {optimal_loss}. Set "
+            "the schedule to Constant to watch the same run bounce."
+        ),
+    ),
+)
+"""The plateau lesson. Its settings name ``schedule="plateau"``, so it joins ``LESSONS`` once
+the settings accept that schedule."""
+
 
 def get(lesson_id: str) -> Lesson:
     """The lesson called ``lesson_id``; ``ValueError`` listing the ids if there is none."""
@@ -405,8 +444,14 @@ def _run_facts(h: History, surface: Surface, lr: float, curvature: float) -> dic
         "converged_at": None,
         "arrived_at": None,
         "nearest_minimum": None,
+        "optimal_loss": surface.optimal_value,
     }
     facts["nearest_minimum"] = _nearest(surface, final)
+    rates = np.asarray(h.learning_rate, dtype=float)
+    cuts = np.flatnonzero(rates[1:] < rates[:-1]) + 2  # update t + 1 used rates[t]
+    facts["rate_cuts"] = int(cuts.size)
+    facts["first_cut"] = int(cuts[0]) if cuts.size else None
+    facts["final_rate"] = float(rates[-1]) if rates.size else lr
     if surface.optimal_value is not None:
         gap = h.loss - surface.optimal_value
         for key, share in (("converged_at", 1e-6), ("arrived_at", 1e-2)):
@@ -434,7 +479,10 @@ def live_facts(
     ``lr_i``, ``final_loss_i``, ``final_w_i``, ``final_grad_i``, ``diverged_at_i``,
     ``converged_at_i`` and ``arrived_at_i`` (first step within a millionth, resp. 1 %, of the
     start's gap to the optimal loss), ``factor_i`` = 1 − lr·λmax, ``nearest_minimum_i`` and
-    ``outcome_i`` (a phrase). Run 1's facts also appear unsuffixed.
+    ``outcome_i`` (a phrase); from the rates the schedule gave, ``rate_cuts_i`` (how often the
+    rate fell), ``first_cut_i`` (the first update at a lower rate) and ``final_rate_i``; and
+    ``optimal_loss_i``, the surface's lowest loss if known. Run 1's facts also appear
+    unsuffixed.
     """
     facts: dict[str, Fact] = {
         f.name: getattr(settings, f.name)

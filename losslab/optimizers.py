@@ -68,6 +68,10 @@ class Optimizer(NamedTuple):
 
     ``update(grad, state, params, *, learning_rate, hessian=None)`` returns ``(step, state)``.
     ``needs_hessian`` tells the caller to pass the Hessian at ``params``.
+    ``momentum_param`` names the momentum-like hyperparameter (SGD's ``"momentum"``, Adam's
+    ``"beta1"``) that a schedule may set per update through ``update(..., momentum=value)``,
+    as torch's ``OneCycleLR`` sets ``param_group["momentum"]`` or ``betas[0]``; ``None`` when
+    the optimiser has none (plain SGD, AdaGrad, RMSProp, Newton).
     ``explain(state)`` names the parameter-shaped numbers in a state (see the module docstring;
     by default the state's float-vector fields);
     ``kind`` is the update rule's family ("sgd", "adagrad", "rmsprop", "adam", "adamw",
@@ -82,6 +86,7 @@ class Optimizer(NamedTuple):
     needs_hessian: bool = False
     explain: Callable[[Any], dict[str, Array]] = _state_fields
     kind: str = ""
+    momentum_param: str | None = None
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -144,6 +149,10 @@ def sgd(*, learning_rate: float, momentum: float = 0.0, nesterov: bool = False) 
     Nesterov is torch's form: the look-ahead is folded into the direction ``g_t + μ b_t``,
     no gradient is evaluated at a shifted point. ``explain`` gives ``velocity`` (b_t) when
     momentum > 0, nothing otherwise.
+
+    With momentum > 0, ``update(..., momentum=μ_t)`` uses μ_t for this update in both
+    formulas, as torch does when a scheduler changes ``param_group["momentum"]``; the buffer
+    still starts as the first gradient. Plain SGD has no buffer and takes no ``momentum=``.
     """
     lr = _check_learning_rate(learning_rate)
     mu = _check_unit("momentum", momentum)
@@ -160,12 +169,16 @@ def sgd(*, learning_rate: float, momentum: float = 0.0, nesterov: bool = False) 
         *,
         learning_rate: float = lr,
         hessian: Array | None = None,
+        momentum: float | None = None,
     ) -> tuple[Array, SGDState]:
         g = np.asarray(grad, dtype=float)
         if mu == 0.0:
+            if momentum is not None:
+                raise ValueError("plain SGD has no momentum for a schedule to set")
             return -learning_rate * g, SGDState(state.count + 1, state.velocity)
-        buf = g.copy() if state.count == 0 else mu * state.velocity + g
-        direction = g + mu * buf if nesterov else buf
+        m = mu if momentum is None else _check_unit("momentum", momentum)
+        buf = g.copy() if state.count == 0 else m * state.velocity + g
+        direction = g + m * buf if nesterov else buf
         return -learning_rate * direction, SGDState(state.count + 1, buf)
 
     def explain(state: SGDState) -> dict[str, Array]:
@@ -180,6 +193,7 @@ def sgd(*, learning_rate: float, momentum: float = 0.0, nesterov: bool = False) 
         update=update,
         explain=explain,
         kind="sgd",
+        momentum_param=None if mu == 0.0 else "momentum",
     )
 
 
@@ -290,11 +304,13 @@ def rmsprop(*, learning_rate: float, decay: float = 0.99, eps: float = 1e-8) -> 
 
 
 class AdamState(NamedTuple):
-    """First and second moment estimates ``m``, ``v`` (torch's ``exp_avg``, ``exp_avg_sq``)."""
+    """First and second moment estimates ``m``, ``v`` (torch's ``exp_avg``, ``exp_avg_sq``);
+    ``beta1`` is the β1 of the last update when a schedule set it, else ``None``."""
 
     count: int
     m: Array
     v: Array
+    beta1: float | None = None
 
 
 def _adam(
@@ -312,12 +328,14 @@ def _adam(
         *,
         learning_rate: float = lr,
         hessian: Array | None = None,
+        momentum: float | None = None,
     ) -> tuple[Array, AdamState]:
         g = np.asarray(grad, dtype=float)
         t = state.count + 1
-        m = beta1 * state.m + (1.0 - beta1) * g
+        b1 = beta1 if momentum is None else _check_unit("beta1", momentum)
+        m = b1 * state.m + (1.0 - b1) * g
         v = beta2 * state.v + (1.0 - beta2) * g * g
-        bias1 = 1.0 - beta1**t
+        bias1 = 1.0 - b1**t
         bias2 = 1.0 - beta2**t
         # torch's arithmetic order: denom = √v / √(1 - β2^t) + eps, then a step of lr/(1 - β1^t).
         denom = np.sqrt(v) / bias2**0.5 + eps
@@ -326,15 +344,16 @@ def _adam(
             if params is None:
                 raise ValueError("AdamW needs the current parameters for its weight decay")
             step = step - learning_rate * weight_decay * np.asarray(params, dtype=float)
-        return step, AdamState(t, m, v)
+        return step, AdamState(t, m, v, None if momentum is None else b1)
 
     def explain(state: AdamState) -> dict[str, Array]:
         if state.count == 0:
             return {"m": state.m, "v": state.v, "m_hat": state.m, "v_hat": state.v}
+        b1 = beta1 if state.beta1 is None else state.beta1
         return {
             "m": state.m,
             "v": state.v,
-            "m_hat": state.m / (1.0 - beta1**state.count),
+            "m_hat": state.m / (1.0 - b1**state.count),
             "v_hat": state.v / (1.0 - beta2**state.count),
         }
 
@@ -354,6 +373,7 @@ def _adam(
         update=update,
         explain=explain,
         kind="adamw" if decoupled else "adam",
+        momentum_param="beta1",
     )
 
 
@@ -373,6 +393,10 @@ def adam(
     ``-(lr / (1 - β1^t)) * m_t / (√v_t / √(1 - β2^t) + eps)``, which this code copies.
     The first step therefore has size ≈ lr in every coordinate whatever the gradient's
     scale. ``explain`` gives ``m``, ``v``, ``m_hat`` and ``v_hat``.
+
+    ``update(..., momentum=β1_t)`` uses β1_t for this update, as torch does when a scheduler
+    sets ``betas[0]``: ``m_t = β1_t m_{t-1} + (1 - β1_t) g_t`` and the bias correction is
+    ``1 - β1_t^t`` with the current β1, not a product of the past ones.
     """
     lr = _check_learning_rate(learning_rate)
     return _adam(
@@ -493,7 +517,8 @@ def newton(*, learning_rate: float = 1.0, damping: float = 0.0) -> Optimizer:
 
 
 class HyperParam(NamedTuple):
-    """One setting of an optimiser or schedule, described as data for the app's widgets.
+    """One setting of an optimiser, described as data for the app's widgets (schedules have
+    ``schedules.ScheduleParam``, which adds the link key).
 
     ``min_value``/``max_value`` bound the widget (a sensible teaching range), which may be
     narrower than what the factory accepts. ``log`` suggests a logarithmic slider.

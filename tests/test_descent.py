@@ -114,6 +114,94 @@ def test_learning_rate_records_the_scheduled_rate_of_each_update():
     np.testing.assert_allclose(history.learning_rate, [0.05, 0.075, 0.1, 0.1], atol=1e-15)
 
 
+def _listening(momentum=None):
+    """A scheduler that halves the rate at every update and keeps every loss it is fed."""
+
+    def update(t, loss, state):
+        lr, seen = state
+        mu = momentum(t) if callable(momentum) else momentum
+        return lr, mu, (lr / 2, (*seen, loss))
+
+    return descent.Scheduler(init=lambda base: (base, ()), update=update)
+
+
+def test_a_scheduler_is_fed_the_loss_each_update_starts_from():
+    fed = []
+
+    def update(t, loss, state):
+        fed.append((t, loss))
+        return state, None, state / 2
+
+    history = run(_single_point(), optimizers.sgd(learning_rate=0.01), start=[0.0], steps=5,
+                  schedule=descent.Scheduler(init=float, update=update))
+    assert fed == list(enumerate(history.loss[:5]))
+    np.testing.assert_array_equal(history.learning_rate, [0.01, 0.005, 0.0025, 0.00125, 0.000625])
+    assert history.momentum is None
+
+
+@pytest.mark.parametrize(("name", "param"), [("momentum", "momentum"), ("nesterov", "momentum"),
+                                             ("adam", "beta1"), ("adamw", "beta1")])
+def test_a_scheduled_momentum_is_used_and_recorded(name, param):
+    surface, start = _quadratic([1.0, 4.0]), [1.0, 1.0]
+    history = run(surface, optimizers.make(name), start=start, steps=6,
+                  schedule=_listening(momentum=lambda t: 0.5 + 0.05 * t))
+    np.testing.assert_allclose(history.momentum, [0.5, 0.55, 0.6, 0.65, 0.7, 0.75], rtol=1e-15)
+    # the same path by hand: each update with its own momentum and rate
+    opt = optimizers.make(name)
+    p, state = np.array(start), opt.init(np.array(start))
+    for t in range(6):
+        step, state = opt.update(surface.grad(p), state, p, learning_rate=opt.learning_rate / 2**t,
+                                 momentum=0.5 + 0.05 * t)
+        p = p + step
+        np.testing.assert_array_equal(history.params[t + 1], p)
+    assert opt.momentum_param == param
+
+
+def test_an_unset_momentum_is_filled_with_the_optimisers_own():
+    history = run(_quadratic([1.0, 4.0]), optimizers.make("momentum", momentum=0.9),
+                  start=[1.0, 1.0], steps=4,
+                  schedule=_listening(momentum=lambda t: 0.5 if t == 2 else None))
+    np.testing.assert_array_equal(history.momentum, [0.9, 0.9, 0.5, 0.9])
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "rmsprop", "newton"])
+def test_optimisers_without_momentum_ignore_a_scheduled_one(name):
+    surface = _quadratic([1.0, 4.0])
+    scheduled = run(surface, optimizers.make(name), start=[1.0, 1.0], steps=5,
+                    schedule=_listening(momentum=0.9))
+    halved = run(surface, optimizers.make(name), start=[1.0, 1.0], steps=5,
+                 schedule=lambda t: 0.5**t)
+    assert scheduled.momentum is None
+    np.testing.assert_array_equal(scheduled.params, halved.params)
+
+
+@pytest.mark.parametrize(("lr", "momentum", "message"), [
+    (-0.1, None, "learning rate -0.1 at update 0"),
+    (float("nan"), None, "learning rate nan at update 0"),
+    (0.1, 1.0, "momentum 1.0 at update 0; it must be in \\[0, 1\\)"),
+    (0.1, -0.2, "momentum -0.2 at update 0"),
+])
+def test_a_scheduler_giving_a_bad_rate_or_momentum_is_refused(lr, momentum, message):
+    bad = descent.Scheduler(init=float, update=lambda t, loss, s: (lr, momentum, s))
+    with pytest.raises(ValueError, match=message):
+        run(_single_point(), optimizers.make("momentum"), start=[0.0], steps=2, schedule=bad)
+
+
+def test_plateau_rescues_a_run_that_bounces_for_ever():
+    # rate × curvature = 2 on both axes: every step sends w to −w and the loss never falls.
+    # The plateau schedule halves the rate after 6 updates without improvement; rate × curvature
+    # is then 1 and the next step lands on the minimum.
+    surface = _quadratic([20.0, 20.0])
+    bouncing = run(surface, optimizers.sgd(learning_rate=0.1), start=[1.0, -0.5], steps=40)
+    assert label(bouncing, surface) == "oscillating"
+    assert set(bouncing.loss) == {12.5}
+    rescued = run(surface, optimizers.sgd(learning_rate=0.1), start=[1.0, -0.5], steps=40,
+                  schedule=schedules.plateau(factor=0.5, patience=5))
+    assert label(rescued, surface) == "converged"
+    assert rescued.learning_rate[6] == 0.1 and rescued.learning_rate[7] == 0.05
+    np.testing.assert_array_equal(rescued.final, [0.0, 0.0])
+
+
 def test_adam_state_records_moments_and_bias_corrected_moments():
     history = run(_quadratic([1.0, 4.0]), optimizers.adam(learning_rate=0.1), start=[1.0, 1.0],
                   steps=5)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losslab import descent, optimizers, surfaces
+from losslab import descent, optimizers, schedules, surfaces
 from losslab.export import from_json, to_csv, to_frame, to_json
 from losslab.optimizers import OPTIMIZERS, make
 from losslab.surfaces import Dataset, Surface
@@ -45,7 +45,7 @@ def _assert_same_history(a: descent.History, b: descent.History) -> None:
     assert a.state.keys() == b.state.keys()
     for key in a.state:
         np.testing.assert_array_equal(a.state[key], b.state[key], err_msg=key)
-    for field in ("batch_grad", "hessian"):
+    for field in ("batch_grad", "hessian", "momentum"):
         left, right = getattr(a, field), getattr(b, field)
         assert (left is None) == (right is None), field
         if left is not None:
@@ -180,6 +180,18 @@ def test_mini_batch_json_reads_back_to_the_same_history():
     history = descent.run(surface, optimizers.sgd(learning_rate=0.05), start=[0.0], steps=4,
                           batch=2, seed=0)
     _assert_same_history(from_json(to_json(history)), history)
+
+
+def test_one_cycle_runs_export_the_momentum_of_each_update():
+    opt = make("adam")
+    history = descent.run(BOWL, opt, start=[1.0, 1.0], steps=5,
+                          schedule=schedules.build("onecycle", 5))
+    frame = to_frame(history)
+    assert np.isnan(frame["momentum"][0])
+    np.testing.assert_array_equal(frame["momentum"][1:], history.momentum)
+    assert frame["momentum"][1] == 0.95
+    _assert_same_history(from_json(to_json(history, opt)), history)
+    assert "momentum" not in to_frame(_run("adam", steps=3)[1])
 
 
 def test_from_json_refuses_text_that_is_not_an_export():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab import descent, optimizers, surfaces
+from losslab import descent, optimizers, schedules, surfaces
 from losslab.ledger import LedgerLine, explain_step, to_latex
 from losslab.optimizers import OPTIMIZERS, make
 from losslab.surfaces import Dataset, Surface
@@ -166,3 +166,75 @@ def test_ledger_lines_reproduce_the_step(name, start, step):
     ledger = explain_step(history, opt, step)
     delta = history.params[step] - history.params[step - 1]
     np.testing.assert_allclose(_line(ledger, "step").value, delta, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- scheduled momentum
+
+
+def _cycled(name, steps=12, **hyperparams):
+    opt = make(name, **hyperparams)
+    history = descent.run(BOWL, opt, start=[1.0, 1.0], steps=steps,
+                          schedule=schedules.build("onecycle", steps))
+    return opt, history
+
+
+def test_one_cycle_ledger_shows_the_rate_and_momentum_of_that_step():
+    opt, history = _cycled("momentum", learning_rate=0.1)
+    # update 1 starts one-cycle: rate 0.1 / 25, momentum at its highest, 0.95
+    first = explain_step(history, opt, 1)
+    assert _line(first, "learning rate").value == pytest.approx(0.004, abs=1e-17)
+    assert _line(first, "momentum (set by the schedule)").value == 0.95
+    assert r"\mu &= 0.95" in to_latex(first)
+    for step in (2, 4, 9):
+        ledger = explain_step(history, opt, step)
+        mu = history.momentum[step - 1]
+        assert _line(ledger, "momentum").value == mu
+        b_prev, g = history.state["velocity"][step - 1], history.grad[step - 1]
+        velocity = _line(ledger, "velocity")
+        np.testing.assert_allclose(velocity.value, mu * b_prev + g, rtol=1e-15)
+        assert f"{mu:.4g}" in velocity.latex
+        np.testing.assert_allclose(_line(ledger, "step").value,
+                                   history.params[step] - history.params[step - 1],
+                                   rtol=1e-12, atol=1e-15)
+    assert len(set(history.momentum)) > 5  # it really moved
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_one_cycle_adam_ledger_corrects_the_bias_with_this_steps_beta1(name):
+    opt, history = _cycled(name)
+    step = 4
+    ledger = explain_step(history, opt, step)
+    b1 = history.momentum[step - 1]
+    assert b1 != opt.hyperparams["beta1"]
+    assert _line(ledger, "β1 (set by the schedule)").value == b1
+    m = history.state["m"][step]
+    np.testing.assert_allclose(_line(ledger, "first moment").value,
+                               b1 * history.state["m"][step - 1] + (1 - b1) * history.grad[3],
+                               rtol=1e-14)
+    np.testing.assert_allclose(_line(ledger, "bias correction of m").value, m / (1 - b1**step),
+                               rtol=1e-15)
+    np.testing.assert_allclose(_line(ledger, "step").value,
+                               history.params[step] - history.params[step - 1],
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_optimisers_without_momentum_show_no_momentum_line_under_one_cycle():
+    opt, history = _cycled("rmsprop")
+    assert history.momentum is None
+    labels = [line.label for line in explain_step(history, opt, 3).lines]
+    assert not any("momentum" in label or "β1" in label for label in labels)
+
+
+def test_plateau_ledger_shows_the_cut_rate():
+    # curvature 20 and rate 0.1 send w to −w: the loss stays 20. Losses 1, 2 and 3 do not beat
+    # the first, so after update 4 (patience 2) the rate halves, and 0.05 lands on the minimum.
+    surface = _quadratic([20.0, 20.0])
+    opt = make("sgd", learning_rate=0.1)
+    history = descent.run(surface, opt, start=[1.0, 1.0], steps=6,
+                          schedule=schedules.plateau(factor=0.5, patience=2))
+    np.testing.assert_array_equal(history.learning_rate, [0.1, 0.1, 0.1, 0.1, 0.05, 0.05])
+    np.testing.assert_array_equal(history.loss[:5], [20.0] * 5)
+    assert _line(explain_step(history, opt, 4), "learning rate").value == 0.1
+    ledger = explain_step(history, opt, 5)
+    assert r"\eta_{5} &= 0.05" in to_latex(ledger)
+    np.testing.assert_array_equal(_line(ledger, "new weights").value, [0.0, 0.0])

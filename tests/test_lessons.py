@@ -9,11 +9,12 @@ import string
 import numpy as np
 import pytest
 
-from losslab import descent, optimizers, surfaces
+from losslab import descent, optimizers, schedules, surfaces
 from losslab.lessons import (
     KEPT_SETTINGS,
     LESSON_IDS,
     LESSONS,
+    PLATEAU_RESCUE,
     Lesson,
     explain,
     get,
@@ -252,3 +253,58 @@ def test_newton_answer_one_step_on_a_quadratic():
     _, _, (gd, newton), facts = lesson_run("newton")
     assert facts["converged_at_2"] == 1 and newton.loss[1] < 1e-20
     assert facts["converged_at_1"] is None or facts["converged_at_1"] > 10
+
+
+# ---------------------------------------------------------------------------- the plateau lesson
+
+
+def _plateau_scenario(schedule_name: str):
+    """The plateau lesson's scenario, run as the app will: every setting but the schedule goes
+    through ``Settings`` (which does not list the new schedules yet), the schedule through
+    ``schedules.build``."""
+    changes = dict(PLATEAU_RESCUE.settings)
+    assert changes.pop("schedule") == "plateau"
+    s = dataclasses.replace(Settings(), **changes)
+    surface = surfaces.get(s.surface, **surface_params(s))
+    histories = [
+        descent.run(surface, optimizers.make(name, **kw), start=s.start, steps=s.steps,
+                    schedule=schedules.build(schedule_name, s.steps))
+        for name, kw in optimizer_kwargs(s)
+    ]
+    return s, surface, histories, live_facts(s, surface, histories)
+
+
+def test_the_plateau_lesson_is_well_formed_and_waits_for_the_setting():
+    lesson = PLATEAU_RESCUE
+    assert lesson.id not in LESSON_IDS and re.fullmatch(r"[a-z][a-z0-9_]{0,19}", lesson.id)
+    assert len(re.split(r"(?<=[.!?])\s+", lesson.notice.strip())) == 2
+    q = lesson.question
+    assert q.prompt.endswith("?") and len(set(q.choices)) == len(q.choices) == 4
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert {name for name, _ in lesson.settings} <= fields
+    assert dict(lesson.settings)["schedule"] in schedules.SPECS
+
+
+def test_plateau_answer_the_cuts_calm_the_bouncing_run():
+    s, surface, (bouncing,), _ = _plateau_scenario("constant")
+    _, _, (rescued,), facts = _plateau_scenario("plateau")
+    assert PLATEAU_RESCUE.question.answer == 1
+    assert descent.label(bouncing, surface) == "oscillating"
+    assert descent.label(rescued, surface) == "converged"
+    gap = surface.optimal_value
+    assert bouncing.loss[-1] - gap > 0.2 and rescued.loss[-1] - gap < 1e-5
+    # the rate fell in halves, several times, and the steps shrank with it
+    rates = rescued.learning_rate
+    assert facts["rate_cuts_1"] >= 5 and facts["final_rate_1"] == rates[-1] < 0.3 / 2**5
+    assert set(rates[1:][rates[1:] < rates[:-1]] / rates[:-1][rates[1:] < rates[:-1]]) == {0.5}
+    assert rates[facts["first_cut_1"] - 1] == 0.15 and rates[facts["first_cut_1"] - 2] == 0.3
+    jumps = np.linalg.norm(np.diff(rescued.params, axis=0), axis=1)
+    assert jumps[-20:].max() < jumps[:20].max() / 100
+
+
+def test_plateau_explanation_is_filled_by_the_live_run():
+    _, _, _, facts = _plateau_scenario("plateau")
+    text = explain(PLATEAU_RESCUE, facts)
+    assert "—" not in text and "{" not in text
+    assert f"cut the rate for the first time at step {facts['first_cut_1']}" in text
+    assert "the lowest loss possible is 0.159" in text and "reached the minimum at step" in text
