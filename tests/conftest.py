@@ -8,3 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Database fixtures for class mode (SQLite and a throwaway PostgreSQL), shared with tests/e2e.
+from tests.databases import db_url, postgres_url  # noqa: E402, F401
