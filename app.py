@@ -13,7 +13,7 @@ import streamlit as st
 
 from losslab import expressions, permalink, stability, surfaces
 from losslab.permalink import CUSTOM, Settings
-from ui import browser, compute, sidebar, state, views
+from ui import browser, classroom, compute, sidebar, state, views
 from ui.text import plain
 
 TITLE = "losslab — loss surfaces and gradients"
@@ -144,6 +144,7 @@ def link_panel(s: Settings) -> None:
 
 
 def main() -> None:
+    classroom.take_from_link()  # ?class= and ?key= are not settings
     settings = state.current()
     # A presenter's link opens with the sidebar folded away: the figure gets the projector.
     st.set_page_config(
@@ -162,6 +163,7 @@ def main() -> None:
     if consistent != settings:
         st.rerun()  # a typed formula changed dimension: redraw the controls to match
     link_panel(settings)
+    settings = classroom.follow(settings)  # class mode: the class sets the lesson and reveal
     if settings.presenter:
         browser.presenter_style()
     if not settings.presenter:

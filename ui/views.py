@@ -26,7 +26,7 @@ from losslab import (
 from losslab.descent import History
 from losslab.permalink import CUSTOM, NO_LESSON, Settings
 from losslab.surfaces import Surface
-from ui import browser, compute
+from ui import browser, classroom, compute
 from ui.sidebar import FIELD_KEY, OPTIMIZER_LABELS
 from ui.text import plain
 
@@ -179,6 +179,7 @@ def question_gate(s: Settings) -> bool:
         if left.button("Check", type="primary", disabled=choice is None, key="check"):
             st.session_state["revealed"] = s.lesson
             st.session_state["answer"] = choice
+            classroom.record(s.lesson, choice)  # in a class, the room's answer is counted
             st.rerun()
         if right.button("Skip and show the run", key="skip"):
             st.session_state["revealed"] = s.lesson
