@@ -137,7 +137,7 @@ def _notify(kind: str, text: str) -> None:
 def _show_notice() -> None:
     kind, text = st.session_state.pop(NOTICE, (None, ""))
     if kind == "success":
-        st.success(text, icon="✅")
+        st.success(text, icon=":material/check_circle:")
     elif kind == "warning":
         st.warning(text)
     elif kind == "error":
@@ -420,7 +420,7 @@ def student_panel(current: ClassState) -> None:
         f"You are in class {current.join_code}: this page follows the presenter's lesson. "
         + ("The run is shown." if current.revealed else
            "Pick your answer and press Check; the run appears when the presenter reveals it."),
-        icon="🧑‍🏫",
+        icon=":material/groups:",
     )
     _watch(current.join_code, current.lesson_id, current.revealed)
 
