@@ -113,6 +113,15 @@ def test_the_reveal_shows_the_run_on_every_page_and_closes_the_answers(engine):
     assert "Right: They give the slope" in text(student), "the student's own answer is judged"
 
 
+def test_skipping_to_the_run_on_the_presenters_page_reveals_it_to_the_class(engine):
+    code, key = classroom.open_class(engine, "slope", time.time())
+    presenter = open_page({"class": code, "key": key})
+    presenter.button(key="skip").click().run()
+    assert not presenter.exception
+    assert "After 30 steps" in text(presenter)
+    assert classroom.state(engine, code, time.time()).revealed
+
+
 def test_the_presenter_moves_the_class_to_the_next_lesson(engine):
     code, key = classroom.open_class(engine, "slope", time.time())
     student = open_page({"class": code})

@@ -184,6 +184,7 @@ def follow(settings: Settings) -> Settings:
     except ClassroomError as problem:  # unreachable: keep the class and try at the next run
         st.warning(str(problem))
         _sidebar_panel(settings)
+        st.query_params[LINK_CODE] = st.session_state[CODE]
         return settings
     _sidebar_panel(settings)
     _show_notice()
