@@ -10,6 +10,7 @@ The public modules::
 
 from losslab import (
     charts,
+    classroom,
     descent,
     export,
     expressions,
@@ -25,6 +26,7 @@ from losslab import (
 
 __all__ = [
     "charts",
+    "classroom",
     "descent",
     "export",
     "expressions",

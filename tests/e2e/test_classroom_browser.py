@@ -106,7 +106,7 @@ def test_a_class_of_five_answers_and_the_presenter_sees_it_across_a_restart(brow
         student.get_by_text(lessons.get(LESSON).question.prompt).wait_for(timeout=WAIT)
         again.get_by_role("button", name="Reveal the run").click()
         student.get_by_text("The run is shown.").wait_for(timeout=WAIT)
-        assert "Predict first" not in student.inner_text("body")
+        student.get_by_text("Predict first").wait_for(state="detached", timeout=WAIT)
         no_exception(again)
         no_exception(student)
 
