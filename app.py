@@ -11,7 +11,7 @@ import streamlit as st
 
 from losslab import settings as settings_rules
 from losslab.settings import CUSTOM
-from ui import browser, scene, sidebar, state, views
+from ui import browser, classroom, scene, sidebar, state, views
 from ui.text import plain
 
 TITLE = "losslab — loss surfaces and gradients"
@@ -37,10 +37,11 @@ def page(presenter: bool) -> None:
 
 
 def main() -> None:
+    classroom.take_from_link()  # ?class= and ?key= are not settings
     settings = state.current()
     page(settings.presenter)
     controls = sidebar.controls(settings)
-    settings = controls.settings
+    settings = classroom.follow(controls.settings)  # in a class: its lesson and its reveal
     current = scene.build(settings, state.uploaded())
     fitted = settings_rules.fit_dimension(settings, current.dim)
     if fitted != settings:  # a typed formula changed dimension: redraw the controls to match

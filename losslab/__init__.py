@@ -10,6 +10,7 @@ The public modules::
 
 from losslab import (
     charts,
+    classroom,
     descent,
     export,
     expressions,
@@ -27,6 +28,7 @@ from losslab import (
 
 __all__ = [
     "charts",
+    "classroom",
     "descent",
     "export",
     "expressions",

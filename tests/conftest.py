@@ -14,3 +14,6 @@ from hypothesis import settings  # noqa: E402
 # Timing is never a test's business here (the machines are shared and noisy): no deadlines.
 settings.register_profile("losslab", deadline=None)
 settings.load_profile("losslab")
+
+# Database fixtures for class mode (SQLite and a throwaway PostgreSQL), shared with tests/e2e.
+from tests.databases import db_url, postgres_url  # noqa: E402, F401

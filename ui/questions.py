@@ -6,7 +6,7 @@ import streamlit as st
 
 from losslab import lessons
 from losslab.settings import NO_LESSON
-from ui import state
+from ui import classroom, state
 from ui.scene import Scene
 
 
@@ -30,6 +30,7 @@ def gate(scene: Scene) -> bool:
         left, right = st.columns([1, 5])
         if left.button("Check", type="primary", disabled=choice is None, key="check"):
             state.reveal(s.lesson, choice)
+            classroom.record(s.lesson, choice)  # in a class, the room's answer is counted
             st.rerun()
         if right.button("Skip and show the run", key="skip"):
             state.reveal(s.lesson, None)

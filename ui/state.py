@@ -4,7 +4,7 @@ uploaded rows and which lesson's answer it has revealed.
 The single source of truth for the settings is ``st.session_state["settings"]`` (a frozen
 ``Settings``). Widgets are seeded from it by key before they are drawn, so a widget that was
 hidden for a while (and lost its own state, as Streamlit does) comes back with the value the
-learner left. No other module reads or writes ``st.session_state``.
+learner left. Only class mode (``ui/classroom.py``) keeps keys of its own besides these.
 """
 
 from __future__ import annotations
@@ -78,8 +78,13 @@ def replace_all(new: Settings) -> None:
 # Callbacks of the pickers: each applies one of ``settings``' pure moves.
 
 
+def load_lesson(lesson_id: str) -> None:
+    """Open ``lesson_id`` (a class moving on does this, as the lesson picker does)."""
+    replace_all(settings.with_lesson(current(), lesson_id))
+
+
 def pick_lesson() -> None:
-    replace_all(settings.with_lesson(current(), st.session_state[widget_key("lesson")]))
+    load_lesson(st.session_state[widget_key("lesson")])
 
 
 def pick_surface() -> None:
@@ -126,6 +131,12 @@ def reveal(lesson: str, answer: int | None) -> None:
     """Record the answer (``None``: skipped) and show the run."""
     st.session_state[_REVEALED] = lesson
     st.session_state[_ANSWER] = answer
+
+
+def hide(lesson: str) -> None:
+    """Hide ``lesson``'s run again (a class that has not revealed it yet)."""
+    if revealed(lesson):
+        st.session_state.pop(_REVEALED, None)
 
 
 def answer() -> int | None:

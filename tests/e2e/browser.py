@@ -44,12 +44,9 @@ def wait_healthy(url: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"no healthy Streamlit server at {url} after {timeout:.0f} s")
 
 
-@contextlib.contextmanager
-def streamlit_server(app: Path | str = ROOT / "app.py", port: int | None = None) -> Iterator[str]:
-    """Run ``streamlit run app`` on a free loopback port; yield its URL; stop it afterwards."""
-    port = port or free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
+def launch(app: Path | str, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``streamlit run app`` on loopback ``port`` with ``env`` added to the environment."""
+    return subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(app),
             "--server.headless", "true",
@@ -59,10 +56,19 @@ def streamlit_server(app: Path | str = ROOT / "app.py", port: int | None = None)
             "--server.fileWatcherType", "none",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+@contextlib.contextmanager
+def streamlit_server(
+    app: Path | str = ROOT / "app.py", port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run ``streamlit run app`` on a free loopback port; yield its URL; stop it afterwards."""
+    port = port or free_port()
+    proc = launch(app, port, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url)
