@@ -38,6 +38,7 @@ from losslab.settings import (
     implied_view,
     normal,
     number_text,
+    opening_of,
     quoted,
     repair,
 )
@@ -190,6 +191,12 @@ def to_query(settings: Settings) -> dict[str, str]:
         "view": implied_view(settings.surface, base),
         **implied_surface_settings(settings.surface, base),
     }
+    opening = opening_of(settings.surface, settings) if settings.surface != base.surface else {}
+    runs = ("optimizers", "learning_rates", "starts")
+    if opening and all(getattr(settings, k) == opening[k] for k in runs):
+        implied.update(opening)  # the surface's own runs: the link need not spell them out
+    elif opening:
+        implied.update({k: v for k, v in opening.items() if k in ("start", "steps")})
     out = {}
     if settings.lesson != FIELD["lesson"].default:
         out["lesson"] = settings.lesson

@@ -48,11 +48,13 @@ __all__ = [
     "fit_dimension",
     "network_kwargs",
     "number_text",
+    "opening_of",
     "optimizer_kwargs",
     "quoted",
     "rate_range",
     "reconcile",
     "repair",
+    "run_starts",
     "steady_rates",
     "surface_params",
     "with_lesson",
@@ -113,6 +115,7 @@ class Settings:
     period: int = 10
     warmup: int = 5
     start: tuple[float, ...] = (-1.0,)
+    starts: tuple[float, ...] = ()
     steps: int = 30
     step: int | None = None
     batch: int = 0
@@ -151,6 +154,7 @@ class Field(NamedTuple):
     choices: tuple[str, ...] = ()
     max_items: int = 1
     default: object = None
+    min_items: int = 1
 
 
 def _hyper(optimizer: str, name: str) -> tuple[float, float]:
@@ -250,6 +254,9 @@ _FIELDS: tuple[Field, ...] = (
           help="Warm-up schedule: steps over which the rate rises from 0."),
     Field("start", "start", "floats", -100.0, 100.0, "Start",
           help="Where the optimisers start: w, or w1,w2.", max_items=2),
+    Field("starts", "starts", "floats", -100.0, 100.0, "Starts of each run",
+          help="Where each run starts when they start apart: w1,w2 of run 1, then of run 2, "
+               "… (empty: every run starts at Start).", max_items=2 * MAX_RUNS, min_items=0),
     Field("steps", "steps", "int", 1, descent.MAX_STEPS, "Steps",
           help="How many steps each optimiser takes."),
     Field("step", "step", "int", 0, descent.MAX_STEPS, "Shown step",
@@ -321,8 +328,8 @@ def _checked(f: Field, value: object) -> object:
             raise bad(f"choose one of {', '.join(f.choices)}")
         return value
     items = tuple(value) if isinstance(value, (list, tuple)) else None
-    if not items or len(items) > f.max_items:
-        raise bad(f"give 1 to {f.max_items} values")
+    if items is None or not f.min_items <= len(items) <= f.max_items:
+        raise bad(f"give {f.min_items} to {f.max_items} values")
     if f.kind == "names":
         if any(i not in f.choices for i in items):
             raise bad(f"choose from {', '.join(f.choices)}")
@@ -404,6 +411,57 @@ def implied_start(surface: str, base: Settings) -> tuple[float, ...]:
     return base.start if s is None or len(base.start) == s.dim else default_start(surface)
 
 
+def run_starts(s: Settings) -> tuple[tuple[float, ...], ...]:
+    """Where each run starts: its point in ``starts`` when given, else ``start``."""
+    dim = len(s.start)
+    given = [tuple(s.starts[i:i + dim]) for i in range(0, len(s.starts) - dim + 1, dim)]
+    return tuple(given[i] if i < len(given) else s.start for i in range(len(s.optimizers)))
+
+
+def opening_of(surface: str, s: Settings) -> dict[str, object]:
+    """The fields a surface's opening sets (``Surface.opening``: the runs that show what it
+    teaches), for ``surface`` built with ``s``'s parameters; empty for a formula or a surface
+    without one."""
+    if surface not in SURFACES:
+        return {}
+    try:
+        opening = surfaces.get(surface, **surface_params(
+            dataclasses.replace(s, surface=surface))).opening
+    except ValueError:
+        return {}
+    if opening is None:
+        return {}
+    rates = opening.learning_rates
+    out: dict[str, object] = {
+        "optimizers": opening.optimizers,
+        "learning_rates": rates[:1] if len(set(rates)) == 1 else rates,
+        "steps": opening.steps,
+        "start": opening.starts[0],
+        "starts": () if opening.start is not None else tuple(
+            c for point in opening.starts for c in point),
+    }
+    return {k: (tuple(_rounded(v) for v in value) if k in ("learning_rates", "start", "starts")
+                else value) for k, value in out.items()}
+
+
+_OPENING_RUNS = ("optimizers", "learning_rates", "starts")
+"""An opening's runs go together: a link naming any of these keeps its own runs."""
+
+
+def implied_opening(s: Settings, base: Settings, given: set[str]) -> dict[str, object]:
+    """What a link to ``s.surface`` means for the fields it leaves out: the surface's opening,
+    when the surface is not the baseline's. Its runs (optimisers, rates, starts) come as one
+    unit, only when the link names none of them; its start and steps each when not given."""
+    if s.surface == base.surface:
+        return {}
+    opening = opening_of(s.surface, s)
+    if not opening:
+        return {}
+    if given & set(_OPENING_RUNS):
+        opening = {k: v for k, v in opening.items() if k not in _OPENING_RUNS}
+    return {k: v for k, v in opening.items() if k not in given}
+
+
 def implied_view(surface: str, base: Settings) -> str:
     """The view a link to ``surface`` that gives none means: the baseline's, or the view of
     the surface's dimension when the baseline's cannot show it."""
@@ -470,7 +528,10 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
     implied = {k: v for k, v in implied_surface_settings(s.surface, base).items()
                if k not in given}
     s = dataclasses.replace(s, **implied) if implied else s
-    changes: dict[str, object] = dict(implied)
+    opening = implied_opening(s, base, given)
+    s = dataclasses.replace(s, **opening) if opening else s
+    given = given | set(opening)
+    changes: dict[str, object] = {**implied, **opening}
     dim = SURFACES[s.surface].dim if s.surface in SURFACES else None
     if dim is not None and len(s.start) != dim:
         changes["start"] = implied_start(s.surface, base)
@@ -509,6 +570,12 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
                   f"so lr={','.join(map(number_text, allowed))} was used.")
     if fitted != s.learning_rates:
         changes["learning_rates"] = fitted
+    start = changes.get("start", s.start)
+    if s.starts and (len(s.starts) % len(start) or len(s.starts) > len(start) * len(s.optimizers)):
+        changes["starts"] = ()
+        if "starts" in given:
+            notes.add(f"Ignored starts: it needs {len(start)} coordinates for each of at most "
+                      f"{len(s.optimizers)} runs, so every run starts at start.")
     if s.step is not None and s.step > s.steps:
         changes["step"] = s.steps
         notes.add(f"The shown step {s.step} is beyond the last step {s.steps}, "
@@ -550,12 +617,15 @@ def with_lesson(current: Settings, lesson_id: str) -> Settings:
 
 
 def with_surface(current: Settings, name: str) -> Settings:
-    """Pick a surface: its default start, its own defaults (``SURFACE_DEFAULTS``) and, on a
-    registry surface, the steady learning rates — the same opening a link to it gets."""
+    """Pick a surface: its opening (the runs that show its story), its own defaults
+    (``SURFACE_DEFAULTS``) — the same a link naming only the surface gets."""
     start = default_start(name) if name != CUSTOM else current.start
-    new = dataclasses.replace(current, surface=name, start=start,
+    new = dataclasses.replace(current, surface=name, start=start, starts=(), step=None,
                               **SURFACE_DEFAULTS.get(name, {}))
-    if name != CUSTOM:
+    opening = opening_of(name, new)
+    if opening:
+        new = dataclasses.replace(new, **opening)
+    elif name != CUSTOM:
         new = dataclasses.replace(new, learning_rates=steady_rates(new))
     return reconcile(new)[0]
 

@@ -81,12 +81,13 @@ HOLD = descent.MAX_STEPS + 1
 """``until`` of a path's last row: it stays the current point for every later step."""
 
 class RunSetting(NamedTuple):
-    """One run as the learner set it: registry name, legend name and its settings (the
-    learning rate among them)."""
+    """One run as the learner set it: registry name, legend name, its settings (the learning
+    rate among them) and, when runs start apart, its own start (else ``sweep``'s)."""
 
     optimizer: str
     name: str
     hyperparams: Mapping[str, float | bool]
+    start: tuple[float, ...] | None = None
 
 
 class RunWindow(NamedTuple):
@@ -264,12 +265,13 @@ def sweep(
                 settings = {**dict(run.hyperparams), "learning_rate": rate}
                 if win.knob:
                     settings[win.knob] = beta_value
+                own = start if run.start is None else [float(v) for v in run.start]
                 h = descent.run(surface, optimizers.make(run.optimizer, **settings),
-                                start=start, steps=steps, schedule=schedule)
+                                start=own, steps=steps, schedule=schedule)
                 path_frames.append(_path_rows(h, index, rung, beta, window, minimizers,
                                               budget))
                 outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
-                                                 win.knob, beta_value, curvature, start))
+                                                 win.knob, beta_value, curvature, own))
     paths = pd.concat(path_frames, ignore_index=True)
     outcomes = pd.DataFrame(outcome_rows)
     return Sweep(tuple(windows), paths, outcomes, steps, curvature)

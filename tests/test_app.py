@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from losslab import lessons
+from losslab import lessons, surfaces
 from tests import chartdata
 from tests.permalink_corpus import MALFORMED_LINKS
 
@@ -91,13 +91,19 @@ def test_the_ravine_angle_huber_delta_and_rmsprop_decay_controls_reach_the_link(
     assert not at.exception
 
 
-def test_picking_a_surface_gives_gradient_descent_its_steady_rate():
+def test_picking_a_surface_opens_its_story():
     at = open_app({"surface": "himmelblau", "opt": "sgd,adam", "lr": "0.01,0.05"})
     at.selectbox(key="w_surface").set_value("rosenbrock").run()
     assert not at.exception
-    assert at.select_slider(key="w_lr").value <= 0.8 / 2000  # λmax ≈ 2240 at the start
-    assert at.select_slider(key="w_lr_1").value == 0.05  # Adam keeps its rate
-    assert "lr" not in at.query_params  # the link implies the same rates
+    opening = surfaces.SURFACES["rosenbrock"].opening
+    picked = [at.selectbox(key=f"w_opt_{i}").value for i in range(len(opening.runs))]
+    assert tuple(picked) == opening.optimizers
+    assert at.select_slider(key="w_lr").value == opening.learning_rates[0]
+    assert at.number_input(key="w_steps").value == opening.steps
+    assert opening.caption in all_text(at)  # the story says what to look for
+    assert dict(at.query_params) in ({"surface": "rosenbrock"}, {"surface": ["rosenbrock"]},
+                                     {"view": "surface", "surface": "rosenbrock"},
+                                     {"view": ["surface"], "surface": ["rosenbrock"]})
     at.selectbox(key="w_surface").set_value("logistic_regression").run()
     assert at.slider(key="w_noise").value == 1.0
 

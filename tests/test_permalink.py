@@ -22,6 +22,7 @@ from losslab.settings import (
     surface_params,
     with_lesson,
 )
+from losslab.settings import run_starts as settings_run_starts
 from tests.permalink_corpus import MALFORMED_LINKS
 
 
@@ -282,22 +283,35 @@ def test_a_start_with_the_wrong_number_of_coordinates_takes_the_surfaces_default
     assert s.start == (-1.0,) and "needs 1 coordinate" in notes[-1]
 
 
-def test_a_2d_surface_without_a_start_gets_its_default_start_silently():
+def test_a_2d_surface_without_a_start_gets_its_openings_start_silently():
     s, notes = parse_query({"surface": "rosenbrock"})
-    assert s.start == default_start("rosenbrock") and len(s.start) == 2 and notes == []
+    assert s.start == surfaces.SURFACES["rosenbrock"].opening.starts[0] and notes == []
+    s, notes = parse_query({"surface": "rosenbrock", "opt": "adam"})
+    assert len(s.start) == 2 and notes == []
 
 
-def test_a_link_to_a_steep_surface_opens_with_its_steady_rate():
-    s = parsed({"surface": "rosenbrock"})
-    curvature = stability.largest_curvature(surfaces.get("rosenbrock"), s.start)
-    assert s.learning_rates == (stability.steady_rate(surfaces.get("rosenbrock"), s.start),)
-    assert s.learning_rates[0] <= 1 / curvature < 2 * s.learning_rates[0] or (
-        s.learning_rates[0] == stability.RATE_LADDER[0])
-    assert to_query(s) == {"surface": "rosenbrock"}  # the rate is implied, not written
+@pytest.mark.parametrize("name", [n for n, s in surfaces.SURFACES.items() if s.opening])
+def test_a_link_naming_only_a_surface_opens_its_story(name):
+    s = parsed({"surface": name})
+    opening = surfaces.get(name, **surface_params(s)).opening
+    assert s.optimizers == opening.optimizers and s.steps == opening.steps
+    assert s.rates() == opening.learning_rates
+    assert tuple(settings_run_starts(s)) == opening.starts
+    written = {} if name == Settings().surface else {"surface": name}
+    assert to_query(s) == written  # the story is implied, not written
+    assert parse_query(to_query(s)) == (s, [])
+
+
+def test_a_link_that_names_its_runs_keeps_them_and_still_gets_the_openings_start():
+    s = parsed({"surface": "himmelblau", "opt": "adam"})
+    assert s.optimizers == ("adam",) and s.starts == ()
+    assert s.start == surfaces.SURFACES["himmelblau"].opening.starts[0]
+    s = parsed({"surface": "rosenbrock", "steps": "40"})
+    assert s.steps == 40 and s.optimizers == surfaces.SURFACES["rosenbrock"].opening.optimizers
 
 
 def test_the_steady_rate_goes_to_curvature_bound_optimisers_only():
-    s = parsed({"surface": "himmelblau", "opt": "adam,sgd,momentum"})
+    s = parsed({"surface": "himmelblau", "opt": "adam,sgd,momentum", "start": "-3.6,3.6"})
     steady = stability.steady_rate(surfaces.get("himmelblau"), s.start)
     assert s.learning_rates == (Settings().learning_rates[0], steady, steady)
     assert "lr" not in to_query(s)
@@ -306,13 +320,12 @@ def test_the_steady_rate_goes_to_curvature_bound_optimisers_only():
 def test_a_given_rate_and_the_baselines_own_surface_keep_their_rates():
     assert parsed({"surface": "rosenbrock", "lr": "0.05"}).learning_rates == (0.05,)
     assert parsed({"x": "5"}).learning_rates == Settings().learning_rates
-    assert parsed({"surface": "linear_regression"}).learning_rates == Settings().learning_rates
 
 
 @pytest.mark.parametrize("name", [n for n, s in surfaces.SURFACES.items()
                                   if s.dim == 2 and s.data is None])
-def test_a_plain_link_to_a_surface_does_not_overshoot_at_the_start(name):
-    s = parsed({"surface": name})
+def test_a_link_naming_plain_descent_does_not_overshoot_at_the_start(name):
+    s = parsed({"surface": name, "opt": "sgd", "start": "0.5,0.5"})
     curvature = stability.largest_curvature(surfaces.get(name, **surface_params(s)), s.start)
     lr = s.learning_rates[0]
     assert curvature <= 0 or lr * curvature <= 1 or lr == stability.RATE_LADDER[0]

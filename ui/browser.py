@@ -89,3 +89,12 @@ def playback_controls() -> None:
     """Play/pause and keyboard stepping for the chart drawn just above."""
     st.html(_PLAYBACK_JS, unsafe_allow_javascript=True)
 
+
+
+def rate_hint() -> None:
+    """One line under a chart whose runs carry their own learning-rate controls."""
+    st.caption(
+        "Move a run's *learning rate* control under the chart to try other rates at once: "
+        "its path, its curves and its outcome follow in your browser. The sidebar's rate is "
+        "the centre of each range; *Share this view* keeps the rates on screen."
+    )

@@ -25,6 +25,7 @@ from losslab import (
     schedules,
     settings,
     surfaces,
+    whatif,
 )
 from losslab.limits import MAX_RUNS
 from losslab.settings import CUSTOM, Settings
@@ -103,11 +104,11 @@ def _schedule(key: tuple):
 
 
 def run_on(
-    surface: Surface, specs: Sequence[RunSpec], start: tuple[float, ...], steps: int,
+    surface: Surface, specs: Sequence[RunSpec], starts: Sequence[tuple[float, ...]], steps: int,
     schedule: tuple, batch: int, seed: int,
 ) -> list[descent.History]:
     histories = []
-    for name, kwargs in specs[:MAX_RUNS]:
+    for (name, kwargs), start in zip(specs[:MAX_RUNS], starts, strict=False):
         optimizer = optimizers.make(name, **dict(kwargs))
         histories.append(
             descent.run(
@@ -120,20 +121,36 @@ def run_on(
 
 @st.cache_data(max_entries=256, max_size="32MB", ttl=_TTL, show_spinner=False)
 def runs(
-    surface: tuple[str, str, Key], specs: tuple[RunSpec, ...], start: tuple[float, ...],
-    steps: int, schedule: tuple, batch: int, seed: int,
+    surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
+    starts: tuple[tuple[float, ...], ...], steps: int, schedule: tuple, batch: int, seed: int,
 ) -> list[descent.History]:
     """Every optimiser's run on the named surface (pure, so cached across users)."""
-    return run_on(_surface(*surface), specs, start, steps, schedule, batch, seed)
+    return run_on(_surface(*surface), specs, starts, steps, schedule, batch, seed)
 
 
 def run_key(s: Settings) -> tuple:
     """Everything besides the surface that decides the runs."""
-    return run_specs(s), tuple(s.start), s.steps, schedule_key(s), s.batch, s.seed
+    return run_specs(s), settings.run_starts(s), s.steps, schedule_key(s), s.batch, s.seed
 
 
-def runs_for(s: Settings) -> list[descent.History]:
-    return runs(surface_key(s), *run_key(s))
+def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
+    """Every run over a window of learning rates (and decays) around its own: the rows the
+    browser selects from when the learner moves a run's rate in the chart. The window narrows
+    as runs are added, so a request stays within about sixty runs."""
+    specs, starts, steps, schedule, _, _ = key
+    count = len(specs)
+    runs_ = [whatif.RunSetting(name, label, dict(kwargs), tuple(start))
+             for (name, kwargs), label, start in zip(specs, names, starts, strict=False)]
+    rungs = 8 if surface.dim == 1 and count == 1 else 3 if count <= 3 else 2
+    return whatif.sweep(surface, runs_, start=starts[0], steps=steps,
+                        schedule=_schedule(schedule), rungs_each_side=rungs,
+                        beta_each_side=1 if count <= 3 else 0)
+
+
+@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
+    """``sweep_on`` for a named surface, cached: a room opening the same link computes it once."""
+    return sweep_on(_surface(*surface), key, names)
 
 
 def map_spec_of(
@@ -260,3 +277,20 @@ def network(
         optimizer=optimizer, learning_rate=learning_rate, steps=steps,
         batch=batch or None, seed=seed,
     )
+
+
+def whatif_map_of(surface: Surface, sweep_: whatif.Sweep, background: dict, step: int | None
+                  ) -> dict:
+    """The map, loss and distance charts and the outcome panel over the runs' rate windows."""
+    return charts.whatif_map_spec(sweep_, background, optimal_value=surface.optimal_value,
+                                  step=step, as_frames=True)
+
+
+@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+def whatif_map(
+    surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...], resolution: int,
+    step: int | None, size: int, field: bool = False,
+) -> dict:
+    """``whatif_map_of`` for a named surface, cached like ``map_spec``."""
+    return whatif_map_of(_surface(*surface), sweep(surface, key, names),
+                         map_background(surface, resolution, size, field), step)

@@ -18,14 +18,16 @@ from typing import Literal
 
 import numpy as np
 
-from losslab import descent, expressions, grids, landscape, stability
+from losslab import descent, expressions, grids, landscape, stability, whatif
 from losslab.descent import History
-from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs
+from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs, opening_of
 from losslab.surfaces import Surface
 from ui import compute, state
 
 Source = Literal["registry", "formula", "upload", "network"]
 
+WHATIF_RUNS = 4
+"""Runs drawn over a window of rates at most: beyond it a rate change goes to the server."""
 SWEEP_FACTORS = (0.5, 1.0, 2.0, 4.0)
 """The learning-rate sweep runs one optimiser at these multiples of its rate."""
 
@@ -67,6 +69,17 @@ class Scene:
     rows: state.Rows | None = None
 
     @property
+    def story(self) -> str:
+        """What to look for, when the runs are the surface's own opening (its story)."""
+        if self.surface is None or self.surface.opening is None or self.sweep:
+            return ""
+        opening = opening_of(self.settings.surface, self.settings)
+        runs = ("optimizers", "learning_rates", "starts", "start", "steps")
+        if opening and all(getattr(self.settings, k) == opening[k] for k in runs):
+            return self.surface.opening.caption
+        return ""
+
+    @property
     def dim(self) -> int | None:
         return self.surface.dim if self.surface is not None else None
 
@@ -92,17 +105,36 @@ class Scene:
             if self.source == "registry":
                 return compute.runs(compute.surface_key(self.runs), *compute.run_key(self.runs)), ""
             # Formulas and uploads: run directly (per session, not worth a shared cache).
-            s = self.runs
-            return compute.run_on(
-                self.surface, compute.run_specs(s), tuple(s.start), s.steps,
-                compute.schedule_key(s), s.batch, s.seed,
-            ), ""
+            return compute.run_on(self.surface, *compute.run_key(self.runs)), ""
         except ValueError as problem:
             return [], str(problem)
 
     @property
     def histories(self) -> list[History]:
         return self.outcome[0]
+
+    @property
+    def what_if(self) -> bool:
+        """Whether the runs are drawn over a window of rates the learner moves in the chart:
+        full-batch runs of a surface view (not the sweep, which is its own ladder), up to
+        ``WHATIF_RUNS`` runs and ``whatif.MAX_STEPS`` steps."""
+        s = self.runs
+        return (self.surface is not None and not self.sweep and s.view != "nn"
+                and len(s.optimizers) <= WHATIF_RUNS and s.steps <= whatif.MAX_STEPS
+                and not (s.batch and self.surface.data is not None))
+
+    @functools.cached_property
+    def rate_window(self) -> tuple[whatif.Sweep | None, str]:
+        """The runs over windows of rates (``what_if``), or why they could not start."""
+        if not self.what_if:
+            return None, ""
+        key = compute.run_key(self.runs)
+        try:
+            if self.source == "registry":
+                return compute.sweep(compute.surface_key(self.runs), key, self.names), ""
+            return compute.sweep_on(self.surface, key, self.names), ""
+        except ValueError as problem:
+            return None, str(problem)
 
     def legend(self, histories: list[History]) -> list[str]:
         """Run names with how each run ended ("Adam: converging", "… diverged at step 3");

@@ -97,18 +97,26 @@ def one_weight_view(scene: Scene) -> None:
         formula_block(scene)
     histories = _runs_or_problem(scene, questions.gate(scene))
     scale = presenter_scale(s)
-    curve, path = charts.lesson_frames(
-        surface, list(zip(scene.names, histories, strict=True)) if histories else None,
-        w_range=(s.w_min, s.w_max),
-    )
-    # The spec is cached by the runs' names and length; only this run's rows are new.
-    skeleton = compute.lesson_skeleton(
-        charts.lesson_shape(path), s.step, int(320 * scale), int(280 * scale)
-    )
-    show(charts.fill_lesson(skeleton, curve, path), s, "lesson_chart")
+    width, height = int(320 * scale), int(280 * scale)
+    window, _ = scene.rate_window if histories else (None, "")
+    if window is not None:
+        spec = charts.whatif_lesson_spec(surface, window, w_range=(s.w_min, s.w_max),
+                                         step=s.step, width=width, height=height,
+                                         as_frames=True)
+    else:
+        curve, path = charts.lesson_frames(
+            surface, list(zip(scene.names, histories, strict=True)) if histories else None,
+            w_range=(s.w_min, s.w_max),
+        )
+        # The spec is cached by the runs' names and length; only this run's rows are new.
+        skeleton = compute.lesson_skeleton(charts.lesson_shape(path), s.step, width, height)
+        spec = charts.fill_lesson(skeleton, curve, path)
+    show(spec, s, "lesson_chart")
     if not histories:
         return
     browser.playback_controls()
+    if window is not None:
+        browser.rate_hint()
     questions.result(scene)
     first = histories[0]
     st.write(
@@ -117,9 +125,12 @@ def one_weight_view(scene: Scene) -> None:
         + "."
     )
     bound = scene.assessment.bound if scene.assessment else None
-    for name, h in zip(scene.names, histories, strict=True):
+    rates = scene.runs.rates()
+    for name, h, rate in zip(scene.names, histories, rates, strict=True):
         last = len(h) - 1
         prefix = f"{name}: " if len(histories) > 1 else ""
+        if window is not None:  # the chart may show another rate: say which one this is
+            prefix = f"{name} at the sidebar's lr = {rate:g}: "
         if h.diverged_at is not None:
             hint = (f" Lower the learning rate below {bound:.3g}."
                     if bound is not None and np.isfinite(bound) else "")
@@ -168,7 +179,17 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         )
     size = int(420 * presenter_scale(s))
     field = gradient_field
-    if scene.source == "registry":
+    window, _ = scene.rate_window if histories else (None, "")
+    if window is not None:
+        if scene.source == "registry":
+            spec = compute.whatif_map(compute.surface_key(scene.runs),
+                                      compute.run_key(scene.runs), scene.names, s.resolution,
+                                      s.step, size, field)
+        else:
+            background = charts.surface_map(surface, grid, size=size,
+                                            show_gradient_field=field).to_dict(validate=False)
+            spec = compute.whatif_map_of(surface, window, background, s.step)
+    elif scene.source == "registry":
         spec = compute.map_spec(compute.surface_key(scene.runs), compute.run_key(scene.runs),
                                 s.resolution, tuple(legend), s.step, size, field)
     else:
@@ -178,10 +199,15 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     if not histories:
         return
     browser.playback_controls()
+    if window is not None:
+        browser.rate_hint()
     questions.result(scene)
+    if scene.story:
+        st.info(scene.story)
     if scene.assessment is not None:
         st.caption(scene.assessment.lines[0])
-    panels.summaries(scene)
+    if window is None:
+        panels.summaries(scene)
     if s.presenter:
         return
     if surface.data is not None:
