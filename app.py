@@ -48,7 +48,7 @@ def main() -> None:
         state.replace_all(fitted)
         st.rerun()
     state.store(settings)
-    sidebar.share_panel(settings)
+    sidebar.share_panel(settings, lambda: current.windows)
     views.draw(current, controls)
     if settings.surface == CUSTOM:
         st.caption("Formulas are read by a strict parser: only numbers, w/w1/w2/b, x, y, "

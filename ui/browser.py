@@ -7,6 +7,8 @@ and scrubbing never send anything to the server.
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 _PRESENTER_CSS = """
@@ -91,10 +93,82 @@ def playback_controls() -> None:
 
 
 
+# A run's rate control moves over the rungs of its window; the rung's number means nothing to a
+# learner (the legend under the chart names the rate), so the binding's value is hidden.
+_RATE_CONTROLS_CSS = """
+<style>
+  .vega-bind input[name^="lr_"] ~ span, .vega-bind input[name^="beta_"] ~ span
+    { visibility: hidden; }
+</style>
+"""
+
+
 def rate_hint() -> None:
     """One line under a chart whose runs carry their own learning-rate controls."""
+    st.html(_RATE_CONTROLS_CSS)
     st.caption(
         "Move a run's *learning rate* control under the chart to try other rates at once: "
         "its path, its curves and its outcome follow in your browser. The sidebar's rate is "
         "the centre of each range; *Share this view* keeps the rates on screen."
     )
+
+
+# The share link of a page whose runs have rate controls: built here, in the browser, from the
+# rates on screen (and the step), so sharing what one sees needs no message to the server.
+# Everything it reads is ours: the page's query (JSON, "<" escaped) and the windows' rates.
+_SHARE_JS = """
+<div class="losslab-share" style="font-size:.85rem">
+  <code class="losslab-link" style="word-break:break-all;display:block;margin-bottom:.4rem"></code>
+  <button type="button" class="losslab-copy"
+          style="padding:.15rem .6rem;border-radius:.4rem;border:1px solid #bbb;background:#fff">
+    Copy</button>
+  <a class="losslab-open" target="_top" style="margin-left:.6rem">Open this view</a>
+</div>
+<script type="application/json" class="losslab-share-data">__DATA__</script>
+<script>
+(() => {
+  const boxes = document.querySelectorAll('.losslab-share');
+  const box = boxes[boxes.length - 1];
+  const data = JSON.parse(box.nextElementSibling.textContent);
+  const link = () => {
+    const query = new URLSearchParams(data.query);
+    const rates = data.windows.map((rates, k) => {
+      const input = document.querySelector(`.vega-bindings input[name="lr_${k + 1}"]`);
+      const i = input ? Number(input.value) : data.chosen[k];
+      return rates[Math.max(0, Math.min(rates.length - 1, i))];
+    });
+    const same = rates.every(r => r === rates[0]);
+    if (rates.length) query.set('lr', same ? rates[0] : rates.join(','));
+    const step = document.querySelector('.vega-bindings input[name="step"]');
+    if (step && Number(step.value) < Number(step.max)) query.set('step', step.value);
+    else query.delete('step');
+    const text = query.toString().replace(/%2C/g, ',');
+    return data.base + (text ? '?' + text : '');
+  };
+  const show = () => {
+    const url = link();
+    box.querySelector('.losslab-link').textContent = url;
+    box.querySelector('.losslab-open').href = url;
+  };
+  box.querySelector('.losslab-copy').addEventListener('click', () => {
+    const url = link();
+    if (navigator.clipboard) navigator.clipboard.writeText(url);
+  });
+  document.addEventListener('input', (e) => {
+    if (e.target && e.target.closest && e.target.closest('.vega-bindings')) show();
+  });
+  show();
+  setTimeout(show, 1500);
+})();
+</script>
+"""
+
+
+def share_link(base: str, query: dict[str, str], windows: list[list[str]],
+               chosen: list[int]) -> None:
+    """The page's link with the learning rates the chart's controls show (``windows``: each
+    run's rates as link text; ``chosen``: the rung each starts at), kept up to date and
+    ready to copy, in the browser."""
+    data = json.dumps({"base": base, "query": query, "windows": windows, "chosen": chosen})
+    st.html(_SHARE_JS.replace("__DATA__", data.replace("<", "\\u003c")),
+            unsafe_allow_javascript=True)

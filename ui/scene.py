@@ -125,14 +125,16 @@ class Scene:
 
     @functools.cached_property
     def rate_window(self) -> tuple[whatif.Sweep | None, str]:
-        """The runs over windows of rates (``what_if``), or why they could not start."""
+        """The runs over windows of rates (``what_if``), or why they could not start. Their
+        names leave the rate out: the chart's legend says the rate each run is drawn at."""
         if not self.what_if:
             return None, ""
         key = compute.run_key(self.runs)
+        names = run_names(self.runs, with_rates=False)
         try:
             if self.source == "registry":
-                return compute.sweep(compute.surface_key(self.runs), key, self.names), ""
-            return compute.sweep_on(self.surface, key, self.names), ""
+                return compute.sweep(compute.surface_key(self.runs), key, names), ""
+            return compute.sweep_on(self.surface, key, names), ""
         except ValueError as problem:
             return None, str(problem)
 
@@ -145,6 +147,12 @@ class Scene:
             out.append(f"{name}: diverged at step {h.diverged_at}" if outcome == "diverged"
                        else f"{name}: {outcome}")
         return out
+
+    @property
+    def windows(self) -> tuple[whatif.RunWindow, ...] | None:
+        """Each run's window of rates when the chart has rate controls, else ``None``."""
+        sweep, _ = self.rate_window
+        return None if sweep is None else sweep.windows
 
     @functools.cached_property
     def grid(self) -> grids.Grid:
@@ -166,13 +174,15 @@ class Scene:
             return None, str(problem)
 
 
-def run_names(s: Settings) -> tuple[str, ...]:
-    """Legend names: the optimiser, with its learning rate when two runs share a name."""
+def run_names(s: Settings, *, with_rates: bool = True) -> tuple[str, ...]:
+    """Legend names: the optimiser, with its learning rate when two runs share a name (or
+    when rates differ, unless ``with_rates`` is off); a repeated name gets its run number."""
     names = [short_label(n) for n in s.optimizers]
     rates = s.rates()
     out: list[str] = []
     for i, (name, lr) in enumerate(zip(names, rates, strict=True)):
-        label = f"{name}, lr {lr:g}" if names.count(name) > 1 or len(set(rates)) > 1 else name
+        rated = with_rates and (names.count(name) > 1 or len(set(rates)) > 1)
+        label = f"{name}, lr {lr:g}" if rated else name
         out.append(label if label not in out else f"{label} ({i + 1})")
     return tuple(out)
 

@@ -17,7 +17,7 @@ import streamlit as st
 from losslab import lessons, nn, optimizers, permalink, settings, stability, surfaces
 from losslab.limits import MAX_FORMULA_CHARS, MAX_RUNS
 from losslab.settings import CUSTOM, FIELD, NO_LESSON, Settings
-from ui import state
+from ui import browser, state
 from ui.scene import OPTIMIZER_LABELS
 from ui.state import seed
 from ui.text import plain
@@ -362,15 +362,28 @@ def controls(s: Settings) -> Controls:
     return Controls(new, slot, field)
 
 
-def share_panel(s: Settings) -> None:
-    """The page's link, ready to copy (the code block has a copy button).
+def share_panel(s: Settings, windows=None) -> None:
+    """The page's link, ready to copy.
 
     The link changes with every setting, so it is drawn only while the panel is open: a folded
-    panel costs the browser nothing on a rerun (redrawing the code block cost ~30 ms a press)."""
+    panel costs the browser nothing on a rerun (redrawing the code block cost ~30 ms a press).
+    ``windows()`` gives the runs' rate windows when the chart has rate controls: the link is
+    then built in the browser from the rates on screen."""
     panel = st.sidebar.expander("Share this view", key="x_share", on_change="rerun")
     if not panel.open:
         return
-    text = permalink.to_link(s, st.context.url or "")
+    rates = windows() if windows is not None else None
     with panel:
+        if rates:
+            base = (st.context.url or "").split("?")[0]
+            query = {k: v for k, v in permalink.to_query(s).items() if k not in ("lr", "step")}
+            browser.share_link(base, query, [[settings.number_text(r) for r in w.rates]
+                                             for w in rates],
+                               [w.rate_index for w in rates])
+            st.caption("The link holds every setting shown here and the learning rates the "
+                       "chart shows, so others see exactly this view. *Open this view* makes "
+                       "those rates the sidebar's, for the step ledger and the downloads.")
+            return
+        text = permalink.to_link(s, st.context.url or "")
         st.code(text or "(the opening view)", language=None, wrap_lines=True)
         st.caption("The link holds every setting shown here, so others see exactly this view.")

@@ -38,6 +38,10 @@ def stability_note(scene: Scene, slot) -> None:
             (st.warning if a.warning else st.caption)(a.lines[-1])
 
 
+def window_names(scene: Scene) -> tuple[str, ...]:
+    return tuple(w.name for w in scene.rate_window[0].windows)
+
+
 def _problem(scene: Scene) -> bool:
     """Say why there is nothing to draw; ``True`` if so."""
     if scene.surface is not None:
@@ -183,8 +187,8 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     if window is not None:
         if scene.source == "registry":
             spec = compute.whatif_map(compute.surface_key(scene.runs),
-                                      compute.run_key(scene.runs), scene.names, s.resolution,
-                                      s.step, size, field)
+                                      compute.run_key(scene.runs), window_names(scene),
+                                      s.resolution, s.step, size, field)
         else:
             background = charts.surface_map(surface, grid, size=size,
                                             show_gradient_field=field).to_dict(validate=False)
