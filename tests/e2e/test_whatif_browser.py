@@ -1,5 +1,5 @@
-"""The in-chart learning-rate control in a real browser: the picture follows, the server hears
-nothing. Runs against ``benchmarks/whatif_app.py`` (the what-if charts on a page of their own)."""
+"""The in-chart learning-rate control of the app in a real browser: the picture, the words and
+the share link follow, and the server hears nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ MAP = "/?surface=rosenbrock&opt=sgd,momentum,adam&steps=300"
 
 @pytest.fixture(scope="module")
 def whatif_url():
-    with streamlit_server(ROOT / "benchmarks" / "whatif_app.py") as url:
+    with streamlit_server(ROOT / "app.py") as url:
         yield url
 
 
@@ -51,29 +51,36 @@ def test_moving_a_runs_rate_redraws_its_path_and_words_without_a_message(page, w
     sent: list = []
     open_page(page, whatif_url + MAP, sent)
     assert page.locator(NO_EXCEPTION).count() == 0
+    page.locator('[data-testid="stSidebar"]').get_by_text("Share this view").click()
+    page.locator(".losslab-link").wait_for()
+    page.wait_for_timeout(1500)
+    assert "lr=0.0005,0.0005,0.05" in page.locator(".losslab-link").inner_text()
     before_texts, before_picture = chart_texts(page), picture(page)
-    assert "Gradient descent: converging   (lr = 0.001)" in before_texts
+    assert "Gradient descent: converging   (lr = 0.0005)" in before_texts
     quiet = len(sent)
-    move(control(page, "lr_1"), 6)  # 0.001 → 0.002
+    rung = int(control(page, "lr_1").input_value())
+    move(control(page, "lr_1"), rung + 2)  # 0.0005 → 0.0008
     page.wait_for_function(
         "() => [...document.querySelectorAll('svg text')].some("
-        "t => t.textContent.includes('(lr = 0.002)'))", timeout=10_000)
+        "t => t.textContent.includes('(lr = 0.0008)'))", timeout=10_000)
     after_texts = chart_texts(page)
-    assert "Gradient descent: converging   (lr = 0.002)" in after_texts
-    assert any(t.startswith("lr = 0.002: gradient descent overshoots further each step")
-               for t in after_texts)
+    assert "Gradient descent: converging   (lr = 0.0008)" in after_texts
+    assert ("lr = 0.0008: gradient descent overshoots and oscillates, but converges."
+            in after_texts)
     assert picture(page) != before_picture  # the path on the map and the loss line moved
+    assert "lr=0.0008,0.0005,0.05" in page.locator(".losslab-link").inner_text()
     for name, value in (("lr_2", 0), ("beta_2", 2), ("lr_3", 6), ("beta_3", 0), ("step", 40)):
         move(control(page, name), value)
         page.wait_for_timeout(100)
-    assert "Momentum: converging   (lr = 0.0005, μ = 0.95)" in chart_texts(page)
+    assert any(t.startswith("Momentum: ") and "μ = 0.95" in t for t in chart_texts(page))
+    assert "step=40" in page.locator(".losslab-link").inner_text()
     page.wait_for_timeout(800)
     assert len(sent) == quiet
 
 
 def test_the_lesson_rate_walks_from_creep_to_divergence_without_a_message(page, whatif_url):
     sent: list = []
-    open_page(page, whatif_url + "/?view=lesson&steps=30", sent)
+    open_page(page, whatif_url + "/", sent)  # the opening view: the chapter's lesson
     quiet = len(sent)
     rate = control(page, "lr_1")
     top = int(rate.get_attribute("max"))
