@@ -8,23 +8,35 @@ The public modules::
     charts.lesson_figure(s, h)
 """
 
-from losslab import (
-    charts,
-    classroom,
-    descent,
-    export,
-    expressions,
-    ledger,
-    lessons,
-    optimizers,
-    permalink,
-    schedules,
-    settings,
-    stability,
-    surfaces,
-    userdata,
-    whatif,
-)
+import importlib
+
+_MODULES = frozenset({
+    "charts",
+    "classroom",
+    "descent",
+    "export",
+    "expressions",
+    "ledger",
+    "lessons",
+    "optimizers",
+    "permalink",
+    "schedules",
+    "settings",
+    "stability",
+    "surfaces",
+    "userdata",
+    "whatif",
+})
+
+
+def __getattr__(name: str):
+    """``losslab.<module>`` imported on first use: a page that never types a formula never
+    loads sympy, one that never opens a class never loads SQLAlchemy (PEP 562)."""
+    if name in _MODULES:
+        return importlib.import_module(f"losslab.{name}")
+    raise AttributeError(f"module 'losslab' has no attribute {name!r}")
+
+
 
 __all__ = [
     "charts",

@@ -15,6 +15,9 @@ parameter.
 A class has a short join code for students and a long instructor key; only the key's SHA-256
 is stored. Students are known by a random session token only: no names, nothing personal.
 Everything about a class is deleted when it expires, ``CLASS_LIFETIME`` after it opened.
+
+One piece: the schema, the queries on it and the rules they enforce (rate limit, caps,
+expiry) read the same tables and change together.
 """
 
 from __future__ import annotations

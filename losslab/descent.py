@@ -68,6 +68,7 @@ __all__ = [
     "rate_factor",
     "run",
     "label",
+    "step_sentence",
     "summary",
 ]
 
@@ -415,3 +416,17 @@ def summary(name: str, history: History, surface: Surface | None = None) -> str:
         "converging": "is still converging",
     }
     return f"{name} {verb[outcome]}: loss {_number(history.loss[last])} at step {last}"
+
+
+def step_sentence(w: float, gradient: float, *, label: str = "w", flat: float = 1e-4) -> str:
+    """Plain words for one step: which way the gradient says to move the weight.
+
+    A gradient smaller than ``flat`` in magnitude counts as zero: the bottom is reached.
+    """
+    if abs(gradient) < flat:
+        move = f"practically zero, so {label} stays: this is the bottom"
+    elif gradient > 0:
+        move = "positive, so the step decreases " + label
+    else:
+        move = "negative, so the step increases " + label
+    return f"the gradient at {label} = {w:.3g} is {gradient:.3g}: {move}"

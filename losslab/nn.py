@@ -15,6 +15,9 @@ layout is layer by layer: ``W_1`` row-major (row i holds the incoming weights of
 ``b_1``, then ``W_2``, ``b_2``, ... The forward pass also takes a stack ``(G, P)`` of parameter
 vectors and evaluates all G networks at once with batched matrix products; that is how a whole
 landscape grid is evaluated in one go.
+
+One piece: the data sets, the forward pass, backpropagation and training share one flat
+parameter layout, and the landscape code evaluates that layout in batches.
 """
 
 from __future__ import annotations

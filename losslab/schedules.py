@@ -35,6 +35,9 @@ parameter's name, link key, range and default — so the settings, the link and 
 it instead of repeating it; ``build(name, steps, **params)`` makes the schedule from values
 given by parameter name, and ``trace`` lists the rates (and momenta) a schedule gives over a
 loss sequence, for a chart.
+
+One piece: every schedule's factory sits beside its row in the parameter table (``SPECS``)
+that the settings, the sidebar and the link read, so the two cannot drift apart.
 """
 
 from __future__ import annotations

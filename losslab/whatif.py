@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 
 from losslab import descent, limits, optimizers, stability
-from losslab.charts.common import thin_steps  # pure NumPy; the charts' own thinning rule
-from losslab.charts.one_weight import step_sentence
-from losslab.descent import History, Schedule
+from losslab.descent import History, Schedule, step_sentence
 from losslab.surfaces import Surface
+from losslab.thinning import thin_steps
 
 __all__ = [
     "BETA_KNOBS",
@@ -110,7 +109,8 @@ class Sweep:
 
     ``paths`` columns: ``run, rung, beta, step, until`` (ints; ``beta`` is 0 without a decay
     ladder; a row is current for ``step <= t < until``, the last row of a path for every later
-    step), then ``w1, w2`` (two weights) or ``w, gradient`` (one weight), ``loss`` and, when
+    step), then ``w1, w2`` (two weights) or ``w, gradient, step_words`` (one weight: what the
+    gradient tells that step, in words), ``loss`` and, when
     the surface declares minimisers, ``distance`` (to the nearest one).
 
     ``outcomes`` columns: ``run, rung, beta`` (ints), ``optimizer`` (registry name), ``name``,
@@ -296,7 +296,7 @@ def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, b
     if h.params.shape[1] == 1:
         rows["w"] = params[:, 0]
         rows["gradient"] = h.grad[kept, 0]
-        rows["sentence"] = [f"Step {k}: " + step_sentence(float(w), float(g))
+        rows["step_words"] = [f"Step {k}: " + step_sentence(float(w), float(g))
                             for k, w, g in zip(kept, params[:, 0], h.grad[kept, 0], strict=True)]
     else:
         rows["w1"] = params[:, 0]

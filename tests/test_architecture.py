@@ -49,6 +49,12 @@ def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
                 name = name.rpartition(".")[0]
             if name:
                 found.add(name)
+    # Importing a.b.c runs the packages a and a.b first: their imports count too.
+    for name in list(found):
+        parent = name.rpartition(".")[0]
+        while parent:
+            found.add(parent)
+            parent = parent.rpartition(".")[0]
     found.discard(_module_name(path))
     return found
 

@@ -18,17 +18,39 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import altair as alt
 import pandas as pd
-import segno
-import sqlalchemy as sa
 import streamlit as st
 
-from losslab import classroom, lessons
-from losslab.classroom import ClassroomError, ClassState
+from losslab import lessons
 from losslab.settings import NO_LESSON, Settings
 from ui import state
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from losslab.classroom import ClassState
+
+
+# SQLAlchemy, the class store and the QR library load when a class is used, not on every page.
+def _db():
+    from losslab import classroom
+
+    return classroom
+
+
+def _sa():
+    import sqlalchemy
+
+    return sqlalchemy
+
+
+def _segno():
+    import segno
+
+    return segno
 
 DB_ENV = "LOSSLAB_CLASS_DB"
 """A SQLAlchemy URL in this environment variable wins over secrets and the default file."""
@@ -59,7 +81,7 @@ def database_url() -> str | None:
 
 
 def _engine_options(url: str | None) -> dict[str, object]:
-    backend = sa.make_url(url).get_backend_name() if url else ""
+    backend = _sa().make_url(url).get_backend_name() if url else ""
     if backend == "sqlite":
         return {"connect_args": {"timeout": 10}}
     # A replica finds out at once when the shared database went away and came back.
@@ -72,7 +94,7 @@ def _engine_options(url: str | None) -> dict[str, object]:
 @st.cache_resource(ttl=600, show_spinner=False)
 def _schema_checked(_engine: sa.Engine, url: str) -> int:
     """Create or upgrade the tables once per database and process (re-checked every 10 min)."""
-    return classroom.ensure_schema(_engine)
+    return _db().ensure_schema(_engine)
 
 
 def engine() -> sa.Engine:
@@ -82,10 +104,10 @@ def engine() -> sa.Engine:
         kwargs = {"url": url} if url else {}
         conn = st.connection("sql", type="sql", **kwargs, **_engine_options(url))
         eng = conn.engine
-    except ClassroomError:
+    except _db().ClassroomError:
         raise
     except Exception as problem:  # a bad URL, a missing driver, an unreadable secrets file
-        raise classroom.ClassUnreachable(UNREACHABLE) from problem
+        raise _db().ClassUnreachable(UNREACHABLE) from problem
     _schema_checked(eng, eng.url.render_as_string(hide_password=True))
     return eng
 
@@ -153,9 +175,9 @@ def record(lesson_id: str, choice: int | None) -> None:
     if choice is None or not active() or st.session_state.get(ROLE) != STUDENT:
         return
     try:
-        classroom.record_answer(engine(), st.session_state[CODE], _token(), lesson_id,
+        _db().record_answer(engine(), st.session_state[CODE], _token(), lesson_id,
                                 int(choice), time.time())
-    except ClassroomError as problem:
+    except _db().ClassroomError as problem:
         _notify("warning", str(problem))
     else:
         _notify("success", "Your answer is in. The run appears when the presenter reveals it; "
@@ -176,12 +198,12 @@ def follow(settings: Settings) -> Settings:
         if st.session_state[ROLE] == PRESENTER:
             current = _presenter_sync(eng, settings, current)
         _follow_lesson(settings, current)
-    except (classroom.ClassNotFound, classroom.ClassClosed, classroom.ClassFull) as problem:
+    except (_db().ClassNotFound, _db().ClassClosed, _db().ClassFull) as problem:
         _leave()
         st.error(str(problem))
         _sidebar_panel(settings)
         return settings
-    except ClassroomError as problem:  # unreachable: keep the class and try at the next run
+    except _db().ClassroomError as problem:  # unreachable: keep the class and try at the next run
         st.warning(str(problem))
         _sidebar_panel(settings)
         st.query_params[LINK_CODE] = st.session_state[CODE]
@@ -200,25 +222,25 @@ def follow(settings: Settings) -> Settings:
 def _class_state(eng: sa.Engine) -> ClassState:
     """Who this session is in the class (decided once), and the class's state now."""
     now = time.time()
-    code = classroom.normalise_code(st.session_state[CODE])
+    code = _db().normalise_code(st.session_state[CODE])
     st.session_state[CODE] = code
     if ROLE not in st.session_state:
         key = st.session_state.get(KEY, "")
         if key:
             try:
-                classroom.check_instructor(eng, code, key, now)
+                _db().check_instructor(eng, code, key, now)
                 st.session_state[ROLE] = PRESENTER
-            except classroom.NotInstructor as problem:
+            except _db().NotInstructor as problem:
                 st.session_state[KEY] = ""
                 st.session_state[ROLE] = STUDENT
                 _notify("error", str(problem))  # shown after the page has followed the class
         else:
             st.session_state[ROLE] = STUDENT
     if st.session_state[ROLE] == STUDENT and not st.session_state.get(JOINED):
-        current = classroom.join(eng, code, _token(), now)
+        current = _db().join(eng, code, _token(), now)
         st.session_state[JOINED] = True
         return current
-    return classroom.state(eng, code, now)
+    return _db().state(eng, code, now)
 
 
 def _presenter_sync(eng: sa.Engine, s: Settings, current: ClassState) -> ClassState:
@@ -229,10 +251,10 @@ def _presenter_sync(eng: sa.Engine, s: Settings, current: ClassState) -> ClassSt
     # the presenter's link follows the class first.
     seen = st.session_state.get(SEEN)
     if s.lesson not in (NO_LESSON, current.lesson_id) and seen == current.lesson_id:
-        return classroom.set_lesson(eng, code, key, s.lesson, now)
+        return _db().set_lesson(eng, code, key, s.lesson, now)
     shown_here = s.lesson == current.lesson_id and state.revealed(s.lesson)
     if shown_here and not current.revealed:
-        return classroom.reveal(eng, code, key, now)
+        return _db().reveal(eng, code, key, now)
     return current
 
 
@@ -256,8 +278,8 @@ def _follow_lesson(s: Settings, current: ClassState) -> None:
 
 def _open(lesson_id: str) -> None:
     try:
-        code, key = classroom.open_class(engine(), lesson_id, time.time())
-    except ClassroomError as problem:
+        code, key = _db().open_class(engine(), lesson_id, time.time())
+    except _db().ClassroomError as problem:
         _notify("error", str(problem))
         return
     for name in (JOINED, NOTICE):
@@ -270,8 +292,8 @@ def _open(lesson_id: str) -> None:
 def _join_typed() -> None:
     typed = str(st.session_state.get("class_typed") or "")
     try:
-        code = classroom.normalise_code(typed)
-    except ClassroomError as problem:
+        code = _db().normalise_code(typed)
+    except _db().ClassroomError as problem:
         _notify("error", str(problem))
         return
     _leave()
@@ -313,7 +335,7 @@ def _link(code: str, key: str = "") -> str:
 def qr_png(text: str) -> bytes:
     """``text`` as a QR code, a PNG with a quiet zone, readable from the back of a room."""
     buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=10, border=2)
+    _segno().make(text, error="m").save(buffer, kind="png", scale=10, border=2)
     return buffer.getvalue()
 
 
@@ -358,17 +380,17 @@ def _steer(action: str, lesson_id: str | None = None) -> None:
     try:
         eng = engine()
         if action == "reveal":
-            current = classroom.reveal(eng, code, key, now)
+            current = _db().reveal(eng, code, key, now)
             state.reveal(current.lesson_id, state.answer())
         elif action == "lesson" and lesson_id:
-            classroom.set_lesson(eng, code, key, lesson_id, now)
+            _db().set_lesson(eng, code, key, lesson_id, now)
             st.session_state[SEEN] = lesson_id
             state.load_lesson(lesson_id)
         elif action == "close":
-            classroom.close(eng, code, key, now)
+            _db().close(eng, code, key, now)
             _leave()
             _notify("success", f"Class {code} is closed and its answers are deleted.")
-    except ClassroomError as problem:
+    except _db().ClassroomError as problem:
         _notify("error", str(problem))
 
 
@@ -400,8 +422,8 @@ def _room(code: str, lesson_id: str, revealed: bool) -> None:
     """The live count and histogram: redrawn every few seconds, without reloading the page."""
     question = lessons.get(lesson_id).question
     try:
-        result = classroom.tally(engine(), code, lesson_id)
-    except ClassroomError:
+        result = _db().tally(engine(), code, lesson_id)
+    except _db().ClassroomError:
         st.warning(UNREACHABLE)
         return
     joined = "1 student has" if result.joined == 1 else f"{result.joined} students have"
@@ -431,10 +453,10 @@ def student_panel(current: ClassState) -> None:
 def _watch(code: str, lesson_id: str, revealed: bool) -> None:
     """Every few seconds: has the presenter revealed the run or moved on? Then redraw the page."""
     try:
-        now = classroom.state(engine(), code, time.time())
-    except classroom.ClassUnreachable:
+        now = _db().state(engine(), code, time.time())
+    except _db().ClassUnreachable:
         return  # keep the lesson; try again at the next tick
-    except ClassroomError:
+    except _db().ClassroomError:
         st.rerun()  # closed or expired: the page says so and leaves the class
     if (now.lesson_id, now.revealed) != (lesson_id, revealed):
         st.rerun()

@@ -10,6 +10,7 @@ and histories are data and live in ``st.cache_data``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,6 @@ import streamlit as st
 from losslab import (
     charts,
     descent,
-    expressions,
     grids,
     landscape,
     optimizers,
@@ -31,6 +31,9 @@ from losslab.limits import MAX_RUNS
 from losslab.settings import CUSTOM, Settings
 from losslab.surfaces import Surface
 
+if TYPE_CHECKING:
+    from losslab import expressions
+
 Key = tuple[tuple[str, object], ...]
 _TTL = 3600
 
@@ -38,6 +41,8 @@ _TTL = 3600
 def surface_key(s: Settings) -> tuple[str, str, Key]:
     """What identifies the surface the settings describe: (name, formula, its parameters)."""
     if s.surface == CUSTOM:
+        from losslab import expressions  # sympy loads only when a formula is used
+
         return CUSTOM, expressions.normalise(s.expr), (("x", s.x), ("y", s.y_true))
     return s.surface, "", tuple(sorted(settings.surface_params(s).items()))
 
@@ -46,12 +51,16 @@ def surface_key(s: Settings) -> tuple[str, str, Key]:
 def _surface(name: str, expr: str, params: Key) -> Surface:
     if name == CUSTOM:
         values = dict(params)
+        from losslab import expressions
+
         return expressions.parse(expr, constants={"x": values["x"], "y": values["y"]})
     return surfaces.get(name, **dict(params))
 
 
 @st.cache_resource(max_entries=64, ttl=_TTL, show_spinner=False)
 def compiled_formula(expr: str, x: float, y: float) -> expressions.Compiled:
+    from losslab import expressions
+
     return expressions.compile_expression(expr, constants={"x": x, "y": y})
 
 

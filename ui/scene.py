@@ -14,15 +14,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from losslab import descent, expressions, grids, landscape, stability, whatif
+from losslab import descent, grids, landscape, stability, whatif
 from losslab.descent import History
 from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs, opening_of
 from losslab.surfaces import Surface
 from ui import compute, state
+
+if TYPE_CHECKING:
+    from losslab import expressions
 
 Source = Literal["registry", "formula", "upload", "network"]
 
@@ -220,6 +223,8 @@ def build(s: Settings, uploaded: state.Rows | None = None) -> Scene:
         return Scene(s, runs, "network", notes=tuple(notes), names=names)
     if s.surface == CUSTOM:
         try:
+            from losslab import expressions  # sympy loads only when a formula is used
+
             compiled = compute.compiled_formula(expressions.normalise(s.expr), s.x, s.y_true)
         except expressions.ExpressionError as problem:
             return Scene(s, runs, "formula", problem=f"That formula cannot be used: {problem}")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP, step_param
 from losslab.charts.compose import concat_spec, layer_spec, records
-from losslab.descent import History
+from losslab.descent import History, step_sentence
 from losslab.surfaces import Surface
 
 __all__ = [
@@ -44,20 +44,6 @@ MAX_DRAWN_STEPS = 600
 LOSS_COLOR = PALETTE[0]
 GRAD_COLOR = PALETTE[1]
 PATH_COLOR = PALETTE[3]
-
-
-def step_sentence(w: float, gradient: float, *, label: str = "w", flat: float = 1e-4) -> str:
-    """Plain words for one step: which way the gradient says to move the weight.
-
-    A gradient smaller than ``flat`` in magnitude counts as zero: the bottom is reached.
-    """
-    if abs(gradient) < flat:
-        move = f"practically zero, so {label} stays: this is the bottom"
-    elif gradient > 0:
-        move = "positive, so the step decreases " + label
-    else:
-        move = "negative, so the step increases " + label
-    return f"the gradient at {label} = {w:.3g} is {gradient:.3g}: {move}"
 
 
 def _drawn_steps(n: int) -> np.ndarray:

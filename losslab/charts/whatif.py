@@ -410,14 +410,14 @@ def whatif_lesson_spec(
     panel["layer"][1]["encoding"]["color"] = runs["color"]
     panel["layer"][0]["encoding"]["color"] = runs["color"]
     rows: list[dict[str, Any]] = [{"hconcat": [left, right]}]
-    if "sentence" in paths:  # what the gradient tells the step shown, in words (first run)
+    if "step_words" in paths:  # what the gradient tells the step shown, in words (first run)
         rows.append({
             "width": 2 * width + 60, "height": 24, "view": {"stroke": None},
             "data": data, "transform": [chosen, _CURRENT, {"filter": "datum.run == 0"}],
             "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 14,
                      "limit": 2 * width + 50},
             "encoding": {"x": {"value": 4}, "y": {"value": 12},
-                         "text": {"field": "sentence", "type": "nominal"}}})
+                         "text": {"field": "step_words", "type": "nominal"}}})
     rows.append(panel)
     return {
         "$schema": alt.SCHEMA_URL,
