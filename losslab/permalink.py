@@ -32,6 +32,7 @@ from losslab.settings import (
     Settings,
     baseline,
     formula_problem,
+    implied_network,
     implied_rates,
     implied_start,
     implied_surface_settings,
@@ -196,7 +197,16 @@ def to_query(settings: Settings) -> dict[str, str]:
     if opening and all(getattr(settings, k) == opening[k] for k in runs):
         implied.update(opening)  # the surface's own runs: the link need not spell them out
     elif opening:
+        # Other runs than the story's: the link names them (a link without ``opt`` means the
+        # story's runs).
         implied.update({k: v for k, v in opening.items() if k in ("start", "steps")})
+        implied["optimizers"] = None
+    network = implied_network(settings, base, set())
+    if network and all(getattr(settings, k) == v for k, v in network.items()
+                       if k != "steps"):
+        implied.update(network)
+    elif network:
+        implied.update(steps=network["steps"], optimizers=None)
     out = {}
     if settings.lesson != FIELD["lesson"].default:
         out["lesson"] = settings.lesson

@@ -47,6 +47,7 @@ __all__ = [
     "default_start",
     "fit_dimension",
     "network_kwargs",
+    "network_opening",
     "number_text",
     "opening_of",
     "optimizer_kwargs",
@@ -462,6 +463,24 @@ def implied_opening(s: Settings, base: Settings, given: set[str]) -> dict[str, o
     return {k: v for k, v in opening.items() if k not in given}
 
 
+def network_opening(config: nn.TrainingConfig = nn.DEFAULT) -> dict[str, object]:
+    """The fields a network configuration sets: ``nn.DEFAULT`` is a network that has learned
+    (the network view opens on it), ``nn.UNDERTRAINED`` the same after 30 plain steps."""
+    return {"optimizers": (config.optimizer,), "learning_rates": (config.learning_rate,),
+            "steps": config.steps}
+
+
+def implied_network(s: Settings, base: Settings, given: set[str]) -> dict[str, object]:
+    """What a link to the network view means for the run fields it leaves out: the trained
+    network's optimiser, rate and steps, when the baseline is not the network view."""
+    if s.view != "nn" or base.view == "nn":
+        return {}
+    opening = network_opening()
+    if given & {"optimizers", "learning_rates"}:
+        opening = {k: v for k, v in opening.items() if k == "steps"}
+    return {k: v for k, v in opening.items() if k not in given}
+
+
 def implied_view(surface: str, base: Settings) -> str:
     """The view a link to ``surface`` that gives none means: the baseline's, or the view of
     the surface's dimension when the baseline's cannot show it."""
@@ -528,7 +547,7 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
     implied = {k: v for k, v in implied_surface_settings(s.surface, base).items()
                if k not in given}
     s = dataclasses.replace(s, **implied) if implied else s
-    opening = implied_opening(s, base, given)
+    opening = implied_opening(s, base, given) or implied_network(s, base, given)
     s = dataclasses.replace(s, **opening) if opening else s
     given = given | set(opening)
     changes: dict[str, object] = {**implied, **opening}
@@ -636,6 +655,8 @@ def with_view(current: Settings, view: str) -> Settings:
     dimension."""
     dim = SURFACES[current.surface].dim if current.surface in SURFACES else None
     new = dataclasses.replace(current, view=view)
+    if view == "nn" and current.view != "nn":
+        return reconcile(dataclasses.replace(new, **network_opening()))[0]
     if view == "lesson" and dim == 2:
         return with_surface(new, "single_point")
     if view in ("surface", "sweep") and dim == 1:

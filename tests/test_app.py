@@ -182,3 +182,15 @@ def test_presenter_mode_hides_the_details():
 def test_the_network_view_draws_every_landscape_chart():
     at = open_app({"view": "nn", "steps": "100"})
     assert len(at.get("vega_lite_chart")) == 5
+
+
+def test_the_network_view_opens_on_a_network_that_has_learned():
+    at = open_app({"view": "nn"})
+    assert not at.exception
+    report = next(m.value for m in at.markdown if "accuracy" in m.value)
+    accuracy = int(report.rsplit("accuracy", 1)[1].strip(" %."))
+    assert accuracy >= 95, report
+    at.button(key="nn_undertrained").click().run()
+    report = next(m.value for m in at.markdown if "accuracy" in m.value)
+    assert "30 steps" in report and int(report.rsplit("accuracy", 1)[1].strip(" %.")) < 90
+    assert at.query_params["opt"] in ("sgd", ["sgd"])

@@ -317,6 +317,11 @@ def safe_replace(s: Settings, changes: dict[str, object]) -> tuple[Settings, lis
 def nn_run_controls(s: Settings) -> dict[str, object]:
     side = st.sidebar
     side.subheader("Training")
+    left, right = side.columns(2)
+    left.button("Trained", key="nn_trained", on_click=state.pick_network, args=(True,),
+                help=nn.DEFAULT.caption, width="stretch")
+    right.button("Under-trained", key="nn_undertrained", on_click=state.pick_network,
+                 args=(False,), help=nn.UNDERTRAINED.caption, width="stretch")
     return {
         "n": _number(side, "n", s, step=50, max_value=nn.MAX_ROWS),
         "steps": _number(side, "steps", s, step=50, max_value=settings.NETWORK_STEPS,

@@ -97,6 +97,16 @@ def pick_view() -> None:
     replace_all(new)
 
 
+def pick_network(trained: bool) -> None:
+    """The network view's presets: a network that has learned, or one stopped after 30 steps."""
+    import dataclasses
+
+    from losslab import nn
+
+    config = nn.DEFAULT if trained else nn.UNDERTRAINED
+    replace_all(dataclasses.replace(current(), **settings.network_opening(config)))
+
+
 # ---------------------------------------------------------------------------- uploaded rows
 
 
