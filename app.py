@@ -30,6 +30,7 @@ def page(presenter: bool) -> None:
             "Some of the link could not be used, so the page opened with what was valid:\n\n"
             + "\n".join(f"- {plain(w)}" for w in warnings)
         )
+    browser.page_style()
     if presenter:
         browser.presenter_style()
     else:

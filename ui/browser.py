@@ -83,6 +83,24 @@ _PLAYBACK_JS = """
 """
 
 
+# On a narrow screen (a phone) a figure wider than the page is scaled down to fit, so nothing
+# scrolls sideways; its controls stay full size and usable.
+_NARROW_CSS = """
+<style>
+  @media (max-width: 700px) {
+    [data-testid="stVegaLiteChart"] { max-width: 100%; overflow: hidden; }
+    [data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks
+      { max-width: 100% !important; height: auto !important; }
+    .vega-bindings input[type=range] { max-width: 45vw; }
+  }
+</style>
+"""
+
+
+def page_style() -> None:
+    st.html(_NARROW_CSS)
+
+
 def presenter_style() -> None:
     st.html(_PRESENTER_CSS)
 

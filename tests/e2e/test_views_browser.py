@@ -146,6 +146,21 @@ def test_presenter_view_and_a_narrow_screen_render(browser, server_url, tmp_path
         context.close()
 
 
+@pytest.mark.parametrize("query", ["/", "/?surface=rosenbrock&opt=sgd,adam", "/?view=nn"])
+def test_no_chart_is_wider_than_a_phone(browser, server_url, query):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(server_url + query)
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(1500)
+    edges = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] canvas,"
+        " [data-testid=stVegaLiteChart] svg.marks')].map(e => e.getBoundingClientRect().right)")
+    assert edges and max(edges) <= 390, edges
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
 def test_the_three_d_view_rotates_in_the_browser(page, server_url):
     frames: list[object] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(payload)))
