@@ -45,6 +45,7 @@ __all__ = [
     "MAX_EXPONENT",
     "MAX_KINKS",
     "MAX_LITERAL",
+    "MAX_ROOT_NESTING",
     "Built",
     "build",
 ]
@@ -55,6 +56,12 @@ MAX_EXPONENT = 10
 """Exponents must lie in ``[-MAX_EXPONENT, MAX_EXPONENT]``."""
 MAX_KINKS = 8
 """The most calls of abs, max, min and relu in one formula (sympy differentiates them slowly)."""
+MAX_ROOT_NESTING = 5
+"""The most roots and fractional powers nested inside one another (``sqrt((w^1.5)^1.5)`` is 3).
+
+sympy's simplification of a power asks questions about its base (sign, reality, being a
+polynomial) that ask them again of every power inside: the cost roughly doubles with each
+level. Five levels build in ~0.2 s; twelve took minutes."""
 _KINDS = {
     "Attribute": "attribute access ('.name') is not allowed",
     "Subscript": "indexing with [ ] is not allowed",
@@ -155,6 +162,7 @@ class _Builder:
     labels: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
     kinks: bool = False
+    roots: dict[sp.Expr, int] = field(default_factory=dict)
 
     def _varies(self, expr: sp.Expr) -> bool:
         """Whether ``expr`` depends on a parameter (not only on the data values x, y)."""
@@ -165,7 +173,32 @@ class _Builder:
 
     def expression(self, node: ast.AST, depth: int) -> sp.Expr:
         expr = self._node(node, depth)
+        # A rule of sympy's can make a root from other nodes (exp(c·log t) is t**c): every
+        # result is measured, so no step starts from a base nested deeper than the bound.
+        self._check_roots(self._root_depth(expr), node)
         return check_expression(expr, self.syntax.position(node))
+
+    def _root_depth(self, expr: sp.Expr) -> int:
+        """How many roots and fractional powers lie inside one another in ``expr``."""
+        known = self.roots.get(expr)
+        if known is None:
+            inner = max((self._root_depth(arg) for arg in expr.args), default=0)
+            fractional = isinstance(expr, sp.Pow) and expr.exp.is_integer is not True
+            known = self.roots[expr] = inner + fractional
+        return known
+
+    def _check_roots(self, depth: int, node: ast.AST) -> None:
+        if depth > MAX_ROOT_NESTING:
+            raise self.fail(
+                f"this formula nests roots and fractional powers too deeply ({depth} inside "
+                f"one another); losslab accepts at most {MAX_ROOT_NESTING}, because each "
+                "level makes the formula several times slower to prepare",
+                node,
+            )
+
+    def _root_of(self, base: sp.Expr, node: ast.AST) -> None:
+        """Refuse a root of ``base`` before building it, if it would nest too deeply."""
+        self._check_roots(self._root_depth(base) + 1, node)
 
     def _node(self, node: ast.AST, depth: int) -> sp.Expr:
         if isinstance(node, ast.Constant):
@@ -249,6 +282,8 @@ class _Builder:
             magnitude = abs(value)  # 0.0 only when a tiny Float underflows
             if magnitude > 0 and abs(exponent) * math.log(magnitude) > MAX_EXP_ARGUMENT:
                 raise self.fail("numbers too large: a constant power exceeds 1e300", node)
+        if exponent.denominator != 1:
+            self._root_of(base, node)
         if self._varies(base) and exponent < 0 and base.is_zero is not False:
             self.notes.append(
                 f"undefined where {plain(base, 'the base')} = 0 (division by zero)"
@@ -323,6 +358,8 @@ class _Builder:
 
     def _exp(self, arg: sp.Expr, node: ast.AST) -> sp.Expr:
         self._bound_argument(arg, node)
+        if arg.has(sp.log):  # exp(c·log t) may become the root t**c
+            self._root_of(arg, node)
         return sp.exp(arg)
 
     def _bound_argument(self, arg: sp.Expr, node: ast.AST) -> None:
@@ -351,6 +388,7 @@ class _Builder:
         return self._log(node, 1 + arg)
 
     def _sqrt(self, node: ast.AST, arg: sp.Expr) -> sp.Expr:
+        self._root_of(arg, node)
         self._refuse_negative_constant(arg, node, "sqrt")
         if self._varies(arg) and arg.is_positive is not True:
             self.notes.append(

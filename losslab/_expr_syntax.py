@@ -97,6 +97,10 @@ class ExpressionError(ValueError):
         self.message = message
         self.position = position
 
+    def __reduce__(self) -> tuple[type[ExpressionError], tuple[str, int | None]]:
+        # Pickled whole (with its position) when a child process prepared the formula.
+        return (ExpressionError, (self.message, self.position))
+
 
 @dataclass(frozen=True)
 class Syntax:
