@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab import descent, optimizers, surfaces
+from losslab import descent, expressions, optimizers, surfaces
 from losslab.ledger import LedgerLine, explain_step, to_latex
 from losslab.optimizers import OPTIMIZERS, make
 from losslab.surfaces import Dataset, Surface
@@ -166,3 +166,15 @@ def test_ledger_lines_reproduce_the_step(name, start, step):
     ledger = explain_step(history, opt, step)
     delta = history.params[step] - history.params[step - 1]
     np.testing.assert_allclose(_line(ledger, "step").value, delta, rtol=1e-9, atol=1e-12)
+
+
+def test_a_squared_gradient_beyond_float_range_is_written_out_not_as_inf():
+    name = "rmsprop"
+    # |g| = 3e154: g² ≈ 9e308 is no float, but RMSProp's state (1 − ρ)·g² still is.
+    surface = expressions.parse("exp(355)*w^2")
+    opt = make(name, learning_rate=1e-3)
+    history = descent.run(surface, opt, start=[1.0], steps=1)
+    assert history.diverged_at is None
+    latex = to_latex(explain_step(history, opt, 1))
+    assert "inf" not in latex
+    assert r"\times 10^{308}" in latex
