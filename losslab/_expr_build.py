@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from types import MappingProxyType
 
 import sympy as sp
 
@@ -62,7 +63,7 @@ MAX_ROOT_NESTING = 5
 sympy's simplification of a power asks questions about its base (sign, reality, being a
 polynomial) that ask them again of every power inside: the cost roughly doubles with each
 level. Five levels build in ~0.2 s; twelve took minutes."""
-_KINDS = {
+_KINDS = MappingProxyType({
     "Attribute": "attribute access ('.name') is not allowed",
     "Subscript": "indexing with [ ] is not allowed",
     "Lambda": "'lambda' is not allowed",
@@ -73,11 +74,11 @@ _KINDS = {
     "Starred": "'*' in front of an argument is not allowed",
     "JoinedStr": "strings are not allowed",
     "Tuple": "a comma only separates a function's arguments, as in max(w, b)",
-}
-_OPERATORS = {
+})
+_OPERATORS = MappingProxyType({
     ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitXor: "xor", ast.BitAnd: "&",
     ast.BitOr: "|", ast.LShift: "<<", ast.RShift: ">>", ast.Not: "not", ast.Invert: "~",
-}  # fmt: skip
+})  # fmt: skip
 _KINKED = frozenset({"abs", "max", "min", "relu"})
 _EXPONENT_HELP = "write the exponent as a number such as 2, 0.5 or 1/2"
 
@@ -470,7 +471,7 @@ def _simple(function: Callable[[sp.Expr], sp.Expr], *, bounded: bool = False):
     return apply
 
 
-_FUNCTIONS: Mapping[str, Callable[..., sp.Expr]] = {
+_FUNCTIONS: Mapping[str, Callable[..., sp.Expr]] = MappingProxyType({
     "exp": lambda builder, node, arg: builder._exp(arg, node),
     "log": _Builder._log,
     "ln": _Builder._log,
@@ -489,5 +490,5 @@ _FUNCTIONS: Mapping[str, Callable[..., sp.Expr]] = {
     "relu": _Builder._relu,
     "max": lambda builder, node, a, b: builder._extreme(node, a, b, name="max"),
     "min": lambda builder, node, a, b: builder._extreme(node, a, b, name="min"),
-}
+})
 assert set(_FUNCTIONS) == set(FUNCTION_ARITY)

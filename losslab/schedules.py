@@ -23,7 +23,8 @@ back up (period 2·t_max). Use ``t_max`` ≥ the number of steps for a single de
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from losslab.descent import MAX_STEPS, Schedule
 from losslab.optimizers import HyperParam
@@ -134,16 +135,16 @@ def warmup(*, warmup_steps: int, start_factor: float = 0.1) -> Schedule:
     return schedule
 
 
-SCHEDULES: dict[str, Callable[..., Schedule]] = {
+SCHEDULES: Mapping[str, Callable[..., Schedule]] = MappingProxyType({
     "constant": constant,
     "step": step_decay,
     "exponential": exponential,
     "cosine": cosine,
     "warmup": warmup,
-}
-"""Registry name → schedule factory."""
+})
+"""Registry name → schedule factory (read-only: every session shares it)."""
 
-SCHEDULE_PARAMS: dict[str, tuple[HyperParam, ...]] = {
+SCHEDULE_PARAMS: Mapping[str, tuple[HyperParam, ...]] = MappingProxyType({
     "constant": (),
     "step": (
         HyperParam(
@@ -166,7 +167,7 @@ SCHEDULE_PARAMS: dict[str, tuple[HyperParam, ...]] = {
         ),
         HyperParam("start_factor", 0.1, 0.01, 1.0, "Fraction of the rate at the first update."),
     ),
-}
+})
 """Registry name → its settings (the app's widgets)."""
 
 

@@ -14,6 +14,9 @@ of (w1, w2) (``_classic``, ``_classic_multimodal``), three teaching surfaces (``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from losslab.surfaces._base import Dataset, Surface
 from losslab.surfaces._classic import beale, booth, goldstein_price, himmelblau, matyas, rosenbrock
 from losslab.surfaces._classic_multimodal import (
@@ -50,7 +53,7 @@ __all__ = [
     "nearest_minimum_distance",
 ]
 
-SURFACES: dict[str, Surface] = {
+SURFACES: Mapping[str, Surface] = MappingProxyType({
     s.name: s
     for s in (
         single_point(),
@@ -72,7 +75,8 @@ SURFACES: dict[str, Surface] = {
         linear_regression(),
         logistic_regression(),
     )
-}
+})
+"""Registry name → surface; read-only, as every session shares it."""
 
 
 def names(dim: int | None = None) -> list[str]:
