@@ -9,6 +9,7 @@ The public modules::
 """
 
 from losslab import (
+    budget,
     charts,
     descent,
     export,
@@ -24,6 +25,7 @@ from losslab import (
 )
 
 __all__ = [
+    "budget",
     "charts",
     "descent",
     "export",
