@@ -125,6 +125,8 @@ class Compiled:
         hessian_latex: LaTeX equations of the Hessian entries, ``[i][j]`` for ∂²L/∂p_i∂p_j.
         notes: sentences on where the formula is undefined or has kinks, and how kinks are
             treated; empty for a smooth formula defined everywhere.
+        nodes: the size of the loss's sympy tree, what evaluating it on a grid costs per point
+            (``budget.SurfaceRequest.formula_nodes``).
     """
 
     text: str
@@ -133,6 +135,7 @@ class Compiled:
     grad_latex: tuple[str, ...]
     hessian_latex: tuple[tuple[str, ...], ...]
     notes: tuple[str, ...]
+    nodes: int = 0
 
 
 def parse(
@@ -334,7 +337,8 @@ def _compile(
         notes.append(f"undefined everywhere in the plot window{given}")
     if spikes:
         notes.append(_HESSIAN_AT_KINKS)
-    return Compiled(text, surface, latex, grad_latex, hessian_latex, tuple(notes))
+    nodes = _size(built.expr, MAX_GRADIENT_NODES + MAX_HESSIAN_NODES)
+    return Compiled(text, surface, latex, grad_latex, hessian_latex, tuple(notes), nodes)
 
 
 def _derivatives(

@@ -643,3 +643,9 @@ def test_generated_formulas_give_finite_or_nan_values_of_the_right_shapes(text, 
     assert hess.shape == (s.dim, *points.shape)
     for values in (loss, grad, hess):
         assert values.dtype == np.float64 and not np.isinf(values).any()
+
+
+def test_compiled_formula_reports_its_size_for_the_work_budget():
+    small = compile_expression("(w - 3)^2")
+    large = compile_expression("(w1^2 + w2 - 11)^2 + (w1 + w2^2 - 7)^2")
+    assert 3 <= small.nodes < large.nodes <= 40
