@@ -11,6 +11,7 @@ The public modules::
 import importlib
 
 _MODULES = frozenset({
+    "budget",
     "charts",
     "classroom",
     "descent",
@@ -39,6 +40,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "budget",
     "charts",
     "classroom",
     "descent",

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from types import MappingProxyType
 
 import sympy as sp
 
@@ -45,6 +46,7 @@ __all__ = [
     "MAX_EXPONENT",
     "MAX_KINKS",
     "MAX_LITERAL",
+    "MAX_ROOT_NESTING",
     "Built",
     "build",
 ]
@@ -55,7 +57,13 @@ MAX_EXPONENT = 10
 """Exponents must lie in ``[-MAX_EXPONENT, MAX_EXPONENT]``."""
 MAX_KINKS = 8
 """The most calls of abs, max, min and relu in one formula (sympy differentiates them slowly)."""
-_KINDS = {
+MAX_ROOT_NESTING = 5
+"""The most roots and fractional powers nested inside one another (``sqrt((w^1.5)^1.5)`` is 3).
+
+sympy's simplification of a power asks questions about its base (sign, reality, being a
+polynomial) that ask them again of every power inside: the cost roughly doubles with each
+level. Five levels build in ~0.2 s; twelve took minutes."""
+_KINDS = MappingProxyType({
     "Attribute": "attribute access ('.name') is not allowed",
     "Subscript": "indexing with [ ] is not allowed",
     "Lambda": "'lambda' is not allowed",
@@ -66,11 +74,11 @@ _KINDS = {
     "Starred": "'*' in front of an argument is not allowed",
     "JoinedStr": "strings are not allowed",
     "Tuple": "a comma only separates a function's arguments, as in max(w, b)",
-}
-_OPERATORS = {
+})
+_OPERATORS = MappingProxyType({
     ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitXor: "xor", ast.BitAnd: "&",
     ast.BitOr: "|", ast.LShift: "<<", ast.RShift: ">>", ast.Not: "not", ast.Invert: "~",
-}  # fmt: skip
+})  # fmt: skip
 _KINKED = frozenset({"abs", "max", "min", "relu"})
 _EXPONENT_HELP = "write the exponent as a number such as 2, 0.5 or 1/2"
 
@@ -155,6 +163,7 @@ class _Builder:
     labels: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
     kinks: bool = False
+    roots: dict[sp.Expr, int] = field(default_factory=dict)
 
     def _varies(self, expr: sp.Expr) -> bool:
         """Whether ``expr`` depends on a parameter (not only on the data values x, y)."""
@@ -165,7 +174,32 @@ class _Builder:
 
     def expression(self, node: ast.AST, depth: int) -> sp.Expr:
         expr = self._node(node, depth)
+        # A rule of sympy's can make a root from other nodes (exp(c·log t) is t**c): every
+        # result is measured, so no step starts from a base nested deeper than the bound.
+        self._check_roots(self._root_depth(expr), node)
         return check_expression(expr, self.syntax.position(node))
+
+    def _root_depth(self, expr: sp.Expr) -> int:
+        """How many roots and fractional powers lie inside one another in ``expr``."""
+        known = self.roots.get(expr)
+        if known is None:
+            inner = max((self._root_depth(arg) for arg in expr.args), default=0)
+            fractional = isinstance(expr, sp.Pow) and expr.exp.is_integer is not True
+            known = self.roots[expr] = inner + fractional
+        return known
+
+    def _check_roots(self, depth: int, node: ast.AST) -> None:
+        if depth > MAX_ROOT_NESTING:
+            raise self.fail(
+                f"this formula nests roots and fractional powers too deeply ({depth} inside "
+                f"one another); losslab accepts at most {MAX_ROOT_NESTING}, because each "
+                "level makes the formula several times slower to prepare",
+                node,
+            )
+
+    def _root_of(self, base: sp.Expr, node: ast.AST) -> None:
+        """Refuse a root of ``base`` before building it, if it would nest too deeply."""
+        self._check_roots(self._root_depth(base) + 1, node)
 
     def _node(self, node: ast.AST, depth: int) -> sp.Expr:
         if isinstance(node, ast.Constant):
@@ -249,6 +283,8 @@ class _Builder:
             magnitude = abs(value)  # 0.0 only when a tiny Float underflows
             if magnitude > 0 and abs(exponent) * math.log(magnitude) > MAX_EXP_ARGUMENT:
                 raise self.fail("numbers too large: a constant power exceeds 1e300", node)
+        if exponent.denominator != 1:
+            self._root_of(base, node)
         if self._varies(base) and exponent < 0 and base.is_zero is not False:
             self.notes.append(
                 f"undefined where {plain(base, 'the base')} = 0 (division by zero)"
@@ -323,6 +359,8 @@ class _Builder:
 
     def _exp(self, arg: sp.Expr, node: ast.AST) -> sp.Expr:
         self._bound_argument(arg, node)
+        if arg.has(sp.log):  # exp(c·log t) may become the root t**c
+            self._root_of(arg, node)
         return sp.exp(arg)
 
     def _bound_argument(self, arg: sp.Expr, node: ast.AST) -> None:
@@ -351,6 +389,7 @@ class _Builder:
         return self._log(node, 1 + arg)
 
     def _sqrt(self, node: ast.AST, arg: sp.Expr) -> sp.Expr:
+        self._root_of(arg, node)
         self._refuse_negative_constant(arg, node, "sqrt")
         if self._varies(arg) and arg.is_positive is not True:
             self.notes.append(
@@ -432,7 +471,7 @@ def _simple(function: Callable[[sp.Expr], sp.Expr], *, bounded: bool = False):
     return apply
 
 
-_FUNCTIONS: Mapping[str, Callable[..., sp.Expr]] = {
+_FUNCTIONS: Mapping[str, Callable[..., sp.Expr]] = MappingProxyType({
     "exp": lambda builder, node, arg: builder._exp(arg, node),
     "log": _Builder._log,
     "ln": _Builder._log,
@@ -451,5 +490,5 @@ _FUNCTIONS: Mapping[str, Callable[..., sp.Expr]] = {
     "relu": _Builder._relu,
     "max": lambda builder, node, a, b: builder._extreme(node, a, b, name="max"),
     "min": lambda builder, node, a, b: builder._extreme(node, a, b, name="min"),
-}
+})
 assert set(_FUNCTIONS) == set(FUNCTION_ARITY)

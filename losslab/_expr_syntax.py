@@ -23,6 +23,7 @@ import string
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 __all__ = [
     "FUNCTION_ARITY",
@@ -53,16 +54,16 @@ VARIABLES = ("w", "b", "w1", "w2")
 """Parameter names: ``w`` alone (1-D), ``w`` and ``b`` (2-D), or ``w1`` and ``w2`` (2-D)."""
 NAMED_CONSTANTS = ("pi", "e", "x", "y")
 """Constant names: ``pi``, ``e``, and the data values ``x`` and ``y`` given by the caller."""
-FUNCTION_ARITY: Mapping[str, int] = {
+FUNCTION_ARITY: Mapping[str, int] = MappingProxyType({
     "exp": 1, "log": 1, "ln": 1, "log1p": 1, "sqrt": 1, "abs": 1,
     "sin": 1, "cos": 1, "tan": 1, "atan": 1, "sinh": 1, "cosh": 1, "tanh": 1,
     "sigmoid": 1, "softplus": 1, "relu": 1, "max": 2, "min": 2,
-}  # fmt: skip
-"""The functions a formula may call, with their number of arguments."""
+})  # fmt: skip
+"""The functions a formula may call, with their number of arguments (read-only)."""
 
 _ALLOWED_CHARACTERS = frozenset(string.ascii_letters + string.digits + " +-*/^().,")
 _COLLAPSED_WHITESPACE = re.compile(r"[ \t\r\n]+")
-_CHARACTER_HINTS = {
+_CHARACTER_HINTS = MappingProxyType({
     "=": "type only the loss itself, e.g. (w - 3)^2",
     "_": "names are w, b, w1, w2, x, y, pi, e and the listed functions",
     "'": "a formula holds no text in quotes",
@@ -76,7 +77,7 @@ _CHARACTER_HINTS = {
     "!": "comparisons are not allowed",
     ":": "a formula is a single expression",
     ";": "a formula is a single expression",
-}
+})
 _TOKEN = re.compile(
     r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z][A-Za-z0-9]*)"
@@ -96,6 +97,10 @@ class ExpressionError(ValueError):
         super().__init__(message)
         self.message = message
         self.position = position
+
+    def __reduce__(self) -> tuple[type[ExpressionError], tuple[str, int | None]]:
+        # Pickled whole (with its position) when a child process prepared the formula.
+        return (ExpressionError, (self.message, self.position))
 
 
 @dataclass(frozen=True)

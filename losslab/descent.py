@@ -95,8 +95,9 @@ class History:
             one ``(n, dim)`` array per name (zeros at step 0 where nothing was kept yet).
         batch_grad: the sampled gradient that was used, shape ``(n - 1, dim)``, in mini-batch
             runs; ``None`` in full-batch runs.
-        diverged_at: the first step whose value was non-finite, beyond ``MAX_PARAM`` or an
-            exploded loss (that step is not kept), else ``None``.
+        diverged_at: the first step whose value was non-finite, beyond ``MAX_PARAM``, an
+            exploded loss, or whose optimiser state overflowed to infinity (that step is not
+            kept), else ``None``.
         steps_requested: the number of steps asked for, after capping.
         hessian: the Hessian used for the update from step t to t + 1, shape
             ``(n - 1, dim, dim)``, for optimisers that need one (Newton); else ``None``.
@@ -252,7 +253,12 @@ def run(
             p_next = p + step
             loss_next = float(surface.loss(p_next)) if np.all(np.isfinite(p_next)) else np.nan
             g_next = surface.grad(p_next) if np.isfinite(loss_next) else p_next * np.nan
-            if not healthy(p_next, loss_next, g_next, limit):
+            kept = _state_arrays(optimizer, state, surface.dim)
+            # A gradient beyond ~1e154 squares to inf in Adam's, RMSProp's or AdaGrad's state;
+            # the step then divides by inf and is 0, so the run would stand still and look
+            # converged. An overflowed state is divergence at this step.
+            overflowed = not all(np.isfinite(v).all() for v in kept.values())
+            if overflowed or not healthy(p_next, loss_next, g_next, limit):
                 diverged_at = t + 1
                 break
             p, g, loss = p_next, g_next, loss_next
@@ -264,7 +270,7 @@ def run(
                 own = float(optimizer.hyperparams[optimizer.momentum_param])
                 momenta.append(extra.get("momentum", own))
                 momentum_set = momentum_set or bool(extra)
-            states.append(_state_arrays(optimizer, state, surface.dim))
+            states.append(kept)
             if batch is not None:
                 batch_grads.append(used)
             if hessian is not None:
@@ -299,8 +305,17 @@ _FLIP_SHARE = 0.75  # this share of sign flips along the dominant direction is o
 _MIN_FLIPS_SEEN = 4  # steps needed to judge oscillation
 
 
+def _norms(rows: Array) -> Array:
+    """Euclidean norm of each row, without overflow: a gradient of 1e170 has norm 1e170, not
+    inf (its square would overflow)."""
+    rows = np.asarray(rows, dtype=float)
+    scale = np.max(np.abs(rows), axis=1, keepdims=True, initial=0.0)
+    safe = np.where(scale > 0, scale, 1.0)
+    return scale[:, 0] * np.linalg.norm(rows / safe, axis=1)
+
+
 def _grad_norms(history: History) -> Array:
-    return np.linalg.norm(history.grad.reshape(len(history), -1), axis=1)
+    return _norms(history.grad.reshape(len(history), -1))
 
 
 def _at_goal(history: History, surface: Surface | None) -> Array:
@@ -328,8 +343,8 @@ def _is_saddle_or_max(surface: Surface, at: Array) -> bool:
 
 def _oscillating(history: History) -> bool:
     steps = np.diff(history.params[-(WINDOW + 1) :], axis=0)
-    scale = 1e-12 * (1.0 + float(np.linalg.norm(history.final)))
-    moving = steps[np.linalg.norm(steps, axis=1) > scale]
+    scale = 1e-12 * (1.0 + float(_norms(history.final[np.newaxis])[0]))
+    moving = steps[_norms(steps) > scale]
     if len(moving) < _MIN_FLIPS_SEEN:
         return False
     dominant = np.linalg.svd(moving, full_matrices=False)[2][0]

@@ -87,7 +87,10 @@ def to_frame(history: History, labels: Sequence[str] | None = None) -> pd.DataFr
         for i, row in enumerate(names):
             for j, col in enumerate(names):
                 columns[f"hessian_{row}_{col}"] = hess[:, i, j]
-    return pd.DataFrame(columns)
+    # A run keeps only finite steps, but a surface's Hessian may overflow where its loss does
+    # not: an export holds an empty cell there, never "inf".
+    finite = {k: np.where(np.isfinite(v), v, np.nan) for k, v in columns.items() if k != "step"}
+    return pd.DataFrame({"step": columns["step"], **finite})
 
 
 def to_csv(history: History, labels: Sequence[str] | None = None) -> str:

@@ -35,7 +35,15 @@ import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from losslab._expr_build import MAX_EXPONENT, MAX_KINKS, MAX_LITERAL, Built, build
+from losslab import _expr_guard
+from losslab._expr_build import (
+    MAX_EXPONENT,
+    MAX_KINKS,
+    MAX_LITERAL,
+    MAX_ROOT_NESTING,
+    Built,
+    build,
+)
 from losslab._expr_numeric import evaluator, lambdify_built
 from losslab._expr_sympy import check_expression, sigmoid, softplus
 from losslab._expr_syntax import (
@@ -60,6 +68,8 @@ __all__ = [
     "MAX_LITERAL",
     "MAX_NESTING",
     "MAX_RESOLUTION",
+    "MAX_ROOT_NESTING",
+    "PREPARE_SECONDS",
     "Compiled",
     "ExpressionError",
     "compile_expression",
@@ -83,6 +93,10 @@ MAX_GRADIENT_NODES = 600
 """The largest gradient accepted, in sympy tree nodes over all components."""
 MAX_HESSIAN_NODES = 6000
 """The largest Hessian accepted, in sympy tree nodes over its distinct entries."""
+PREPARE_SECONDS = 0.5
+"""The CPU seconds a server gives a formula's preparation (``parse(..., cpu_seconds=…)``):
+sympy runs in a child process stopped after that; a formula prepared in time is prepared again
+where it is used, so an accepted formula costs at most about twice this."""
 _PROBE_RESOLUTION = 21  # points per axis checked for "undefined everywhere in the window"
 _MAX_SHOWN_NODES = 400  # longer equations are not worth reading, nor sending to the browser
 _TOO_LONG = r"\text{(too long to show)}"
@@ -111,6 +125,8 @@ class Compiled:
         hessian_latex: LaTeX equations of the Hessian entries, ``[i][j]`` for ∂²L/∂p_i∂p_j.
         notes: sentences on where the formula is undefined or has kinks, and how kinks are
             treated; empty for a smooth formula defined everywhere.
+        nodes: the size of the loss's sympy tree, what evaluating it on a grid costs per point
+            (``budget.SurfaceRequest.formula_nodes``).
     """
 
     text: str
@@ -119,6 +135,7 @@ class Compiled:
     grad_latex: tuple[str, ...]
     hessian_latex: tuple[tuple[str, ...], ...]
     notes: tuple[str, ...]
+    nodes: int = 0
 
 
 def parse(
@@ -126,6 +143,7 @@ def parse(
     *,
     constants: Mapping[str, float] | None = None,
     window: WindowLike | None = None,
+    cpu_seconds: float | None = None,
 ) -> Surface:
     """The loss surface of a typed formula; raises ``ExpressionError`` with a message to show.
 
@@ -135,8 +153,12 @@ def parse(
         constants: values of the data names ``x`` and ``y`` (default ``DEFAULT_CONSTANTS``).
         window: plot window, one ``(lo, hi)`` for every axis or one pair per axis
             (default ``DEFAULT_WINDOW`` on every axis).
+        cpu_seconds: the most CPU seconds preparing the formula may take, or ``None`` for no
+            bound (see ``compile_expression``).
     """
-    return compile_expression(text, constants=constants, window=window).surface
+    return compile_expression(
+        text, constants=constants, window=window, cpu_seconds=cpu_seconds
+    ).surface
 
 
 def compile_expression(
@@ -144,13 +166,32 @@ def compile_expression(
     *,
     constants: Mapping[str, float] | None = None,
     window: WindowLike | None = None,
+    cpu_seconds: float | None = None,
 ) -> Compiled:
-    """``parse``, plus the LaTeX of the formula, gradient and Hessian, and notes in words."""
+    """``parse``, plus the LaTeX of the formula, gradient and Hessian, and notes in words.
+
+    ``cpu_seconds`` bounds the preparation: the formula is first prepared in a child process
+    stopped after that much CPU. ``None`` (the default, for notebooks and tests) prepares it
+    here without a bound; a public server passes ``PREPARE_SECONDS``.
+    """
     values = _constant_values(constants)
     syntax = read(text)
+    if cpu_seconds is not None and _expr_guard.available():
+        try:
+            _expr_guard.within_limit(
+                compile_expression,
+                (syntax.text,),
+                {"constants": values, "window": window, "cpu_seconds": None},
+                cpu_seconds=cpu_seconds,
+            )
+        except _expr_guard.GuardError:
+            raise ExpressionError(
+                f"this formula takes too long to prepare (more than {cpu_seconds:g} s of the "
+                "server's time): use fewer nested powers, roots or functions"
+            ) from None
     try:
         built = build(syntax, values)
-        return _compile(syntax.text, built, values, window)
+        return _compile(syntax.text, built, values, window, cpu_seconds)
     except ExpressionError:
         raise
     except (RecursionError, MemoryError):
@@ -252,7 +293,11 @@ def _check_allowed(expr: sp.Expr) -> None:
 
 
 def _compile(
-    text: str, built: Built, values: Mapping[str, float], window: WindowLike | None
+    text: str,
+    built: Built,
+    values: Mapping[str, float],
+    window: WindowLike | None,
+    cpu_seconds: float | None,
 ) -> Compiled:
     dim = len(built.symbols)
     bounds = _window(window, dim)
@@ -284,7 +329,7 @@ def _compile(
         teaches="Your own formula: see how its shape steers each optimiser.",
         axis_labels=built.axis_labels,
         params=MappingProxyType(dict(zip(built.data, data, strict=True))),
-        build=partial(_rebuild, text=text, window=bounds),
+        build=partial(_rebuild, text=text, window=bounds, cpu_seconds=cpu_seconds),
     )
     notes = list(built.notes)
     if undefined_fraction(surface, _PROBE_RESOLUTION) == 1.0:
@@ -292,7 +337,8 @@ def _compile(
         notes.append(f"undefined everywhere in the plot window{given}")
     if spikes:
         notes.append(_HESSIAN_AT_KINKS)
-    return Compiled(text, surface, latex, grad_latex, hessian_latex, tuple(notes))
+    nodes = _size(built.expr, MAX_GRADIENT_NODES + MAX_HESSIAN_NODES)
+    return Compiled(text, surface, latex, grad_latex, hessian_latex, tuple(notes), nodes)
 
 
 def _derivatives(
@@ -392,5 +438,11 @@ def _value_at_origin(loss_fn: Callable[[Array], Array], dim: int) -> float | Non
     return value if math.isfinite(value) else None
 
 
-def _rebuild(*, text: str, window: tuple[tuple[float, float], ...], **constants: float) -> Surface:
-    return parse(text, constants=constants, window=window)
+def _rebuild(
+    *,
+    text: str,
+    window: tuple[tuple[float, float], ...],
+    cpu_seconds: float | None,
+    **constants: float,
+) -> Surface:
+    return parse(text, constants=constants, window=window, cpu_seconds=cpu_seconds)

@@ -91,7 +91,7 @@ def _interval(bounds: Sequence[float], name: str) -> tuple[float, float]:
         lo, hi = (float(b) for b in bounds)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a pair (lo, hi); got {bounds!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
         raise ValueError(f"{name} must be finite with lo < hi; got ({lo}, {hi})")
     return lo, hi
 

@@ -63,6 +63,24 @@ def _vec(v: Array) -> str:
     return r"\left(" + r",\ ".join(_num(x) for x in v) + r"\right)"
 
 
+def _squares(g: Array) -> str:
+    """``_vec(g * g)``, except that a square beyond float range (|g| > ~1.3e154, which the
+    optimiser's state can still hold once scaled by 1 - beta) is written from its logarithm,
+    never as inf."""
+    parts = []
+    for x in np.asarray(g, dtype=float).reshape(-1):
+        square = float(x) * float(x)
+        if math.isfinite(square):
+            parts.append(_num(square))
+        else:
+            exponent = 2.0 * math.log10(abs(float(x)))
+            power = math.floor(exponent)
+            parts.append(rf"{10.0 ** (exponent - power):.4g} \times 10^{{{power}}}")
+    if len(parts) == 1:
+        return parts[0]
+    return r"\left(" + r",\ ".join(parts) + r"\right)"
+
+
 def _op(v: Array) -> str:
     """``_vec`` for an operand after ·, + or /: a negative bare number gets brackets."""
     text = _vec(v)
@@ -121,13 +139,13 @@ def _scaled_lines(
     if key == "sum_sq":
         symbol = "s"
         line = LedgerLine("sum of squared gradients", rf"s_{{{t}}} = s_{{{t - 1}}} + g_{{{t}}}^2 = "
-                          rf"{_vec(acc_prev)} + {_op(g * g)} = {_vec(acc)}", acc)
+                          rf"{_vec(acc_prev)} + {_squares(g)} = {_vec(acc)}", acc)
     else:
         symbol, rho = "a", float(opt.hyperparams["decay"])
         line = LedgerLine(
             "average of squared gradients",
             rf"a_{{{t}}} = \rho a_{{{t - 1}}} + (1 - \rho) g_{{{t}}}^2 = {_num(rho)} \cdot "
-            rf"{_vec(acc_prev)} + {_num(1 - rho)} \cdot {_op(g * g)} = {_vec(acc)}",
+            rf"{_vec(acc_prev)} + {_num(1 - rho)} \cdot {_squares(g)} = {_vec(acc)}",
             acc,
         )
     denom = np.sqrt(acc) + eps
@@ -157,7 +175,7 @@ def _adam_lines(opt: Optimizer, h: History, t: int, g: Array, lr: float) -> list
                    rf" = {_vec(m)}", m),
         LedgerLine("second moment", rf"v_{{{t}}} = \beta_2 v_{{{t - 1}}} + (1 - \beta_2)"
                    rf" g_{{{t}}}^2 = {_num(b2)} \cdot {_op(v_prev)} + {_num(1 - b2)} \cdot "
-                   rf"{_vec(g * g)} = {_vec(v)}", v),
+                   rf"{_squares(g)} = {_vec(v)}", v),
         LedgerLine("bias correction of m", rf"\hat m_{{{t}}} = m_{{{t}}} / (1 - \beta_1^{{{t}}})"
                    rf" = {_vec(m)} / {_num(bias1)} = {_vec(m_hat)}", m_hat),
         LedgerLine("bias correction of v", rf"\hat v_{{{t}}} = v_{{{t}}} / (1 - \beta_2^{{{t}}})"

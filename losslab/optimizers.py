@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from functools import partial
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -551,7 +552,7 @@ _ADAM_HYPERPARAMS = (
     HyperParam("eps", 1e-8, 1e-12, 1.0, _EPS_HELP, log=True),
 )
 
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+OPTIMIZERS: Mapping[str, Callable[..., Optimizer]] = MappingProxyType({
     "sgd": sgd,
     "momentum": partial(sgd, momentum=0.9),
     "nesterov": partial(sgd, momentum=0.9, nesterov=True),
@@ -560,10 +561,11 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "adam": adam,
     "adamw": adamw,
     "newton": newton,
-}
-"""Registry name → factory. ``momentum`` and ``nesterov`` are ``sgd`` presets."""
+})
+"""Registry name → factory. ``momentum`` and ``nesterov`` are ``sgd`` presets. Read-only:
+every session shares it."""
 
-HYPERPARAMS: dict[str, tuple[HyperParam, ...]] = {
+HYPERPARAMS: Mapping[str, tuple[HyperParam, ...]] = MappingProxyType({
     "sgd": (_rate(0.05),),
     "momentum": (_rate(0.05), _MOMENTUM),
     "nesterov": (_rate(0.05), _MOMENTUM._replace(min_value=0.01)),
@@ -585,8 +587,9 @@ HYPERPARAMS: dict[str, tuple[HyperParam, ...]] = {
             "Added to the Hessian's diagonal; large enough, it turns saddles into bowls.",
         ),
     ),
-}
-"""Registry name → its settings (the app's widgets); defaults are teaching defaults."""
+})
+"""Registry name → its settings (the app's widgets); defaults are teaching defaults.
+Read-only: every session shares it."""
 
 
 def make(name: str, **hyperparams: float | bool) -> Optimizer:

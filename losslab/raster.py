@@ -12,6 +12,11 @@ with constant ``c`` applied to ``v − vmin``, so a legend can reproduce it exac
 the low values, where ravines and minima live, over most of the colours. ``percentile`` takes
 ``vmin``/``vmax`` from the 2nd and 98th percentiles so a few huge values do not wash out the
 rest. Cells holding NaN are fully transparent: a gap, not a colour.
+
+Any finite grid gets an image: limits beyond ``±MAX_COLOUR_VALUE`` are pulled in (the range
+``vmax − vmin`` must itself be a float), and a flat grid — even one whose few distinct values
+a float cannot tell apart, such as ``e^40 + w²/1000`` — is widened around its value. Both
+cases are said in words in ``Raster.note``.
 """
 
 from __future__ import annotations
@@ -29,11 +34,21 @@ from PIL import Image
 Array = np.ndarray
 Scale = Literal["log", "linear", "percentile"]
 
-__all__ = ["LOG_OFFSET", "SCALES", "Raster", "colour_position", "to_png_data_url"]
+__all__ = [
+    "LOG_OFFSET",
+    "MAX_COLOUR_VALUE",
+    "SCALES",
+    "Raster",
+    "colour_position",
+    "to_png_data_url",
+]
 
 SCALES: tuple[str, ...] = ("log", "linear", "percentile")
 LOG_OFFSET = 1e-3
 """The log scale's constant ``c`` as a fraction of the value range."""
+MAX_COLOUR_VALUE = 1e300
+"""The largest size of a colour limit: losses beyond it take the end colours of the scale."""
+_FLAT_WIDTH = 1e-9  # a flat grid's limits: its value ± this share of it (at least ± 0.5)
 _LEVELS = 255
 """Colour levels in the PNG palette; palette index 255 is the transparent gap."""
 _GAP = 255
@@ -55,6 +70,8 @@ class Raster:
         tick_colors: the colour of each tick value, as ``#rrggbb``.
         stops: colours at evenly spaced positions ``t = 0, …, 1``; a Vega scale whose range is
             these stops and whose type matches ``scale`` reproduces the image's colours.
+        note: a sentence for the learner when the colours needed care (a flat grid, losses
+            beyond ``MAX_COLOUR_VALUE``); empty otherwise.
     """
 
     url: str
@@ -69,16 +86,23 @@ class Raster:
     ticks: tuple[float, ...]
     tick_colors: tuple[str, ...]
     stops: tuple[str, ...]
+    note: str = ""
 
 
 def colour_position(
     values: Array, *, scale: str, vmin: float, vmax: float, offset: float = 0.0
 ) -> Array:
-    """The position ``t ∈ [0, 1]`` of each value on the colour scale (NaN stays NaN)."""
+    """The position ``t ∈ [0, 1]`` of each value on the colour scale (NaN stays NaN).
+
+    Limits no float can tell apart (``vmin == vmax``) put every value mid-scale.
+    """
+    array = np.asarray(values, dtype=float)
     span = vmax - vmin
-    u = (np.clip(np.asarray(values, dtype=float), vmin, vmax) - vmin) / span
-    if scale == "log":
-        r = offset / span
+    if not (span > 0 and math.isfinite(span)):
+        return np.where(np.isnan(array), np.nan, 0.5)
+    u = (np.clip(array, vmin, vmax) - vmin) / span
+    r = offset / span
+    if scale == "log" and r > 0:
         return np.log1p(u / r) / math.log1p(1.0 / r)
     return u
 
@@ -124,7 +148,7 @@ def _log_ticks(vmin: float, vmax: float, offset: float) -> list[float]:
 
 def _limits(
     finite: Array, scale: str, vmin: float | None, vmax: float | None, percentiles: tuple
-) -> tuple[float, float]:
+) -> tuple[float, float, str]:
     if scale == "percentile":
         lo_q, hi_q = (float(q) for q in percentiles)
         if not 0.0 <= lo_q < hi_q <= 100.0:
@@ -136,13 +160,23 @@ def _limits(
     hi = auto_hi if vmax is None else float(vmax)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"vmin and vmax must be finite; got vmin={vmin}, vmax={vmax}")
+    if not lo < hi and (vmin is not None or vmax is not None):
+        raise ValueError(f"vmin must be below vmax; got vmin={lo}, vmax={hi}")
+    note = ""
+    if max(abs(lo), abs(hi)) > MAX_COLOUR_VALUE:
+        lo, hi = (min(max(v, -MAX_COLOUR_VALUE), MAX_COLOUR_VALUE) for v in (lo, hi))
+        limit = f"{MAX_COLOUR_VALUE:.0e}".replace("e+", "e")
+        note = (
+            f"Losses here reach beyond ±{limit}; those beyond are drawn in the end colours of "
+            "the scale."
+        )
     if not lo < hi:
-        if vmin is not None or vmax is not None:
-            raise ValueError(f"vmin must be below vmax; got vmin={lo}, vmax={hi}")
-        lo, hi = lo - 0.5, hi + 0.5  # a flat grid: its one colour sits mid-scale
-    if not math.isfinite(hi - lo):
-        raise ValueError(f"the value range [{lo}, {hi}] is too wide to colour")
-    return lo, hi
+        # A flat grid, or one whose values a float cannot tell apart at this size: its one
+        # colour sits mid-scale, and the limits are wide enough to differ as floats.
+        pad = max(0.5, abs(lo) * _FLAT_WIDTH)
+        note = note or f"The loss is the same everywhere in this window (about {lo:.4g})."
+        lo, hi = lo - pad, hi + pad
+    return lo, hi, note
 
 
 def to_png_data_url(
@@ -162,8 +196,8 @@ def to_png_data_url(
     ``cmap`` package knows; the default viridis is perceptually uniform and reads with every
     common colour-vision deficiency.
 
-    Raises ``ValueError`` for an unknown scale or colormap, bad limits, a non-2-D array, or a
-    grid without one finite value.
+    Raises ``ValueError`` for an unknown scale or colormap, bad limits given by the caller, a
+    non-2-D array, or a grid without one finite value; any finite values get an image.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(SCALES)}")
@@ -174,7 +208,7 @@ def to_png_data_url(
     if not finite_mask.any():
         raise ValueError("values hold no finite number: nothing to colour")
     palette = _palette(cmap)
-    lo, hi = _limits(grid[finite_mask], scale, vmin, vmax, percentiles)
+    lo, hi, note = _limits(grid[finite_mask], scale, vmin, vmax, percentiles)
     offset = LOG_OFFSET * (hi - lo) if scale == "log" else 0.0
 
     def position(v: Array) -> Array:
@@ -209,4 +243,5 @@ def to_png_data_url(
         ticks=tuple(float(t) for t in ticks),
         tick_colors=tick_colors,
         stops=stops,
+        note=note,
     )

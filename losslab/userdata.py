@@ -3,24 +3,30 @@
 Accepted: UTF-8 text (a byte-order mark is fine), comma-, semicolon- or tab-separated, an optional
 header row, blank lines anywhere, spaces around values. The data are exactly two numeric columns,
 or any columns of which two are headed ``x`` and ``y``. Numbers are plain decimals (``-1.5``,
-``2e-3``); nothing is evaluated, and ``nan``, ``inf`` or ``1_000`` are refused, naming the line.
+``2e-3``) of size at most ``MAX_VALUE``; nothing is evaluated, and ``nan``, ``inf``, ``1_000``
+or a quote left open at the end of a line are refused, naming the line.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import re
 
 import numpy as np
 
 from losslab.surfaces import Dataset
 
-__all__ = ["MAX_BYTES", "MAX_ROWS", "UserDataError", "parse_csv"]
+__all__ = ["MAX_BYTES", "MAX_ROWS", "MAX_VALUE", "UserDataError", "parse_csv"]
 
 MAX_BYTES = 2_000_000
 """The largest file accepted; a caller may lower the limit, never raise it."""
 MAX_ROWS = 100_000
 """The most data rows accepted; a caller may lower the limit, never raise it."""
+MAX_VALUE = 1e12
+"""The largest size of a value accepted. Losses square residuals and sum them over up to
+``MAX_ROWS`` rows, so values near 1e154 would overflow to infinity on the loss surface; up to
+1e12 every loss, gradient and Hessian stays far inside float range."""
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _SEPARATORS = (("\t", "tabs"), (";", "semicolons"), (",", "commas"))
@@ -74,10 +80,7 @@ def _rows(text: str, max_rows: int) -> list[tuple[int, list[str]]]:
     sep = _separator(numbered[0][1])
     lines = [line for _, line in numbered]
     if '"' in text:
-        try:
-            cells = list(csv.reader(lines, delimiter=sep))
-        except csv.Error as err:
-            raise UserDataError(f"The file could not be read as CSV: {err}.") from None
+        cells = [_quoted(line, number, sep) for number, line in numbered]
     else:  # no quoting, so a plain split is the same as csv and much faster
         cells = [line.split(sep) for line in lines]
     rows = []
@@ -88,6 +91,20 @@ def _rows(text: str, max_rows: int) -> list[tuple[int, list[str]]]:
     if not rows:
         raise UserDataError("The file is empty: it has no data rows.")
     return rows
+
+
+def _quoted(line: str, number: int, sep: str) -> list[str]:
+    """The cells of one line that may hold quotes. Each line is read on its own: a quoted
+    value spanning lines would make the rows and their line numbers disagree."""
+    if '"' not in line:
+        return line.split(sep)
+    try:
+        return next(csv.reader([line], delimiter=sep, strict=True))
+    except csv.Error:
+        raise UserDataError(
+            f'Line {number} has a quote (") that is not closed on the same line. Close it, or '
+            "remove the quotes: each value must open and close its quotes on one line."
+        ) from None
 
 
 def _columns(header: list[str] | None, width: int) -> tuple[int, int]:
@@ -129,14 +146,23 @@ def _column(values: list[str], lines: list[int], name: str) -> np.ndarray:
         raise UserDataError(
             f'Line {lines[i]}: {name} is "{_shown(values[i])}", too large to be used as a number.'
         )
+    large = np.flatnonzero(np.abs(column) > MAX_VALUE)
+    if large.size:
+        i = int(large[0])
+        raise UserDataError(
+            f'Line {lines[i]}: {name} is "{_shown(values[i])}", larger than '
+            f"1e{round(math.log10(MAX_VALUE))} in size; losslab fits values up to that. Rescale "
+            "the column (for example, measure in thousands or millions)."
+        )
     return column
 
 
 def parse_csv(raw: bytes, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> Dataset:
     """The (x, y) rows of a CSV file as a regression ``Dataset`` with ``x`` and ``y`` of shape
     ``(n,)``. Raises ``UserDataError`` naming the problem (and the line, where there is one):
-    too large, not UTF-8 text, empty, wrong columns, a missing or non-numeric or non-finite
-    value, fewer than 2 rows, all x equal, or more than ``max_rows`` rows.
+    too large, not UTF-8 text, empty, an unclosed quote, wrong columns, a missing or non-numeric
+    or non-finite value, a value larger than ``MAX_VALUE`` in size, fewer than 2 rows, all x
+    equal, or more than ``max_rows`` rows.
     ``max_bytes`` and ``max_rows`` are capped at ``MAX_BYTES`` and ``MAX_ROWS``.
     """
     max_bytes = min(int(max_bytes), MAX_BYTES)

@@ -178,3 +178,64 @@ VALID: tuple[Valid, ...] = (
     Valid("b^2 + 1", ("w", "b")),
     Valid("w2^2", ("w1", "w2")),
 )
+
+
+def _nested(inner: str, wrap: str, depth: int) -> str:
+    """``wrap`` applied ``depth`` times around ``inner`` (``wrap`` holds one ``{}``)."""
+    for _ in range(depth):
+        inner = wrap.format(inner)
+    return inner
+
+
+class Heavy(NamedTuple):
+    text: str
+    expect: str | None  # a fragment of the refusal, or None: the formula is accepted
+
+
+_TOO_DEEP = "nests roots and fractional powers too deeply"
+_TOO_SLOW = "takes too long to prepare"
+_TOO_LONG = "too complicated"
+
+HEAVY: tuple[Heavy, ...] = (
+    # nested fractional powers: building each level cost ~3.5x the one inside it
+    Heavy(_nested("w", "({}^1.5)", 5), None),
+    Heavy(_nested("(w1+w2)", "({}^1.5)", 5), None),
+    Heavy(_nested("(w*x-y)", "({}^1.5)", 5), None),
+    Heavy(_nested("w", "({}^1.5)", 6), _TOO_DEEP),
+    Heavy(_nested("w", "({}^1.5)", 11), _TOO_DEEP),
+    Heavy(_nested("w", "({}^1.5)", 12), _TOO_DEEP),
+    Heavy(_nested("w", "({}^1.5)", 13), _TOO_DEEP),
+    Heavy(_nested("w", "({}^1.5)", 19), _TOO_DEEP),  # the 115-character link
+    Heavy(_nested("(w1+w2)", "({}^1.5)", 12), _TOO_DEEP),
+    Heavy(_nested("w", "({}^(3/2))", 12), _TOO_DEEP),
+    Heavy(_nested("w", "sqrt({}^3)", 12), _TOO_DEEP),
+    Heavy(_nested("(w1+w2)", "sqrt({}^3)", 9), _TOO_DEEP),
+    Heavy(_nested("w", "({}^-1.5)", 12), _TOO_DEEP),
+    Heavy(_nested("w1*w2+1", "({}+w1)^(1/3)", 9), _TOO_DEEP),
+    Heavy(_nested("w", "sqrt({}+1)", 12), _TOO_DEEP),
+    Heavy(_nested("w", "exp(1.5*log({}))", 7), _TOO_DEEP),  # sympy makes t**1.5 of these
+    # a few fractional powers whose second derivative sympy spent seconds simplifying
+    Heavy(
+        "tanh((((((softplus((y)^(3/2)))^2.5-exp(2.5*log(exp(1.5*log(y))))))^3)^(1/3)"
+        "+(sqrt((sqrt((w1)^0.7))^0.7)-sqrt(((w1)^2.5)^3))))",
+        _TOO_SLOW,
+    ),
+    Heavy(
+        "tanh(tanh((((((((exp(0.5*log(sigmoid(cosh(x)))))^(1/3))^(3/2)-(((exp(0.5*log(1)))"
+        "^-1.5*atan(w1))*((w2+1))^(3/2))))^2.5)^3)^(3/2))^(1/3)))",
+        _TOO_SLOW,
+    ),
+    # towers of functions, long sums and products: the derivatives grow, not the formula
+    Heavy(_nested("w", "exp({})", 12), None),
+    Heavy(_nested("w1*w2", "sigmoid({})", 12), _TOO_LONG),
+    Heavy(_nested("w1", "tanh({}*w2)", 10), _TOO_LONG),
+    Heavy(_nested("w", "sin({})^1.5", 5), None),
+    Heavy(_nested("w1", "({}+w2)^2", 12), _TOO_LONG),
+    Heavy(_nested("w1", "({}+w2)^0.7", 5), None),
+    Heavy("+".join(f"w1^{i % 9 + 1}*w2^{i % 7 + 1}" for i in range(18)), None),
+    Heavy("*".join(f"(w1+{i}*w2)^1.5" for i in range(1, 13)), _TOO_LONG),
+    Heavy("*".join(f"sigmoid(w1-{i}*w2)" for i in range(1, 10)), _TOO_LONG),
+    Heavy("*".join(f"sqrt(w1^2+{i}*w2^2)" for i in range(1, 12)), _TOO_LONG),
+)
+"""Formulas that once cost seconds to minutes to prepare. Each must be answered (accepted, or
+refused with ``expect`` in the message) within the CPU bound of tests/test_expressions.py."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from losslab import descent, optimizers, schedules, surfaces
+from losslab import descent, expressions, optimizers, schedules, surfaces
 from losslab.descent import MAX_STEPS, label, run, summary
 from losslab.optimizers import Optimizer
 from losslab.surfaces import Dataset, Surface
@@ -356,3 +356,34 @@ def test_labels_are_one_of_the_five():
     assert set(descent.Label.__args__) == {
         "converged", "converging", "oscillating", "stalled", "diverged"
     }
+
+
+# --- overflow in the optimiser's state ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "adagrad"])
+def test_squared_gradient_overflowing_the_state_is_divergence_not_a_standstill(name):
+    # |g| = 2e174 at w = 1: g² is inf, the step g/√inf is 0 and the run would stand still.
+    surface = expressions.parse("exp(400)*w^2")
+    history = run(surface, optimizers.make(name, learning_rate=0.1), start=[1.0], steps=50)
+    assert history.diverged_at == 1
+    assert label(history, surface) == "diverged"
+    assert summary(name, history, surface).endswith("diverged at step 1")
+    assert all(np.isfinite(v).all() for v in history.state.values())
+
+
+def test_state_overflow_later_in_the_run_names_that_step():
+    # L = -e^(350 + 30w): Adam climbs w by about 0.1 a step, |g| grows twentyfold a step and
+    # g² leaves float range at the second update.
+    surface = expressions.parse("-exp(350)*exp(30*w)")
+    history = run(surface, optimizers.make("adam", learning_rate=0.1), start=[0.0], steps=50)
+    assert history.diverged_at == 2
+    assert len(history) == 2 and np.isfinite(history.state["v"]).all()
+
+
+def test_label_of_a_run_with_gradients_near_float_range_does_not_overflow():
+    surface = expressions.parse("exp(355)*w^2")
+    history = run(surface, optimizers.make("sgd", learning_rate=1e-170), start=[1.0], steps=30)
+    assert history.diverged_at is None
+    with np.errstate(all="raise"):
+        assert label(history, surface) in ("stalled", "converging")

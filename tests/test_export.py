@@ -197,3 +197,16 @@ def test_one_cycle_runs_export_the_momentum_of_each_update():
 def test_from_json_refuses_text_that_is_not_an_export():
     with pytest.raises(ValueError, match="not a losslab run export"):
         from_json('{"rows": []}')
+
+
+def test_a_non_finite_value_in_a_history_is_an_empty_cell_never_inf():
+    history = descent.History(
+        params=np.array([[0.0, 1.0], [0.5, 1.0]]),
+        loss=np.array([1.0, 0.5]),
+        grad=np.array([[1.0, 0.0], [0.5, 0.0]]),
+        learning_rate=np.array([0.5]),
+        hessian=np.array([[[np.inf, 0.0], [0.0, 1.0]]]),
+    )
+    text = to_csv(history)
+    assert "inf" not in text.lower()
+    assert pd.read_csv(io.StringIO(text))["hessian_w1_w1"].isna().all()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from losslab import expressions, surfaces
 from losslab.expressions import ExpressionError, compile_expression, normalise, parse
-from tests.expression_corpus import HOSTILE, LIVE_PAYLOAD, VALID
+from tests.expression_corpus import HEAVY, HOSTILE, LIVE_PAYLOAD, VALID
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_ITEM_SECONDS = 0.1
@@ -48,6 +48,33 @@ for index, item in enumerate(HOSTILE):
 """
 
 
+# Heavy formulas, prepared as a server prepares them (in a child process stopped after
+# PREPARE_SECONDS of CPU). sympy's cache is cleared before each, so no item is cheap only because
+# the one before built its inner part. CPU is this process's and its children's (os.times).
+_HEAVY_RUNNER = """
+import json, os, sympy
+from losslab import expressions
+from tests.expression_corpus import HEAVY
+expressions.parse("(w*x - y)^2 + abs(w) + max(w, 0)")
+def cpu():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+for index, item in enumerate(HEAVY):
+    sympy.core.cache.clear_cache()
+    start = cpu()
+    try:
+        expressions.parse(item.text, cpu_seconds=expressions.PREPARE_SECONDS)
+        outcome, message = "accepted", ""
+    except expressions.ExpressionError as err:
+        outcome, message = "rejected", str(err)
+    except BaseException as err:
+        outcome, message = "crashed", repr(err)
+    print(json.dumps({"index": index, "outcome": outcome, "message": message,
+                      "cpu_seconds": cpu() - start}), flush=True)
+"""
+HEAVY_CPU_SECONDS = 1.0
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -71,6 +98,24 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], Pa
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
     return records, workdir
+
+
+@pytest.fixture(scope="module")
+def heavy_run() -> list[dict]:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _HEAVY_RUNNER],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=CORPUS_TIMEOUT_SECONDS * 2,
+        )
+    except subprocess.TimeoutExpired as err:
+        lines = (err.stdout or b"").decode() if isinstance(err.stdout, bytes) else err.stdout
+        reached = len((lines or "").splitlines())
+        pytest.fail(f"the heavy corpus hung: killed at item {reached}")
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 def _grid(surface, n: int = 7, seed: int = 0) -> np.ndarray:
@@ -135,6 +180,68 @@ def test_expression_modules_never_call_eval_exec_or_sympify():
                  if isinstance(n, ast.Call)]  # fmt: skip
         assert not {f.id for f in calls if isinstance(f, ast.Name)} & builtins, name
         assert not {f.attr for f in calls if isinstance(f, ast.Attribute)} & methods, name
+
+
+# --- heavy formulas: every one answered within a second of CPU -----------------------------------
+
+
+def test_every_heavy_formula_is_answered_as_expected(heavy_run):
+    assert len(heavy_run) == len(HEAVY)
+    wrong = [
+        (HEAVY[r["index"]].text[:60], HEAVY[r["index"]].expect, r["outcome"], r["message"])
+        for r in heavy_run
+        if (r["outcome"] != "accepted" if HEAVY[r["index"]].expect is None
+            else r["outcome"] != "rejected" or HEAVY[r["index"]].expect not in r["message"])
+    ]  # fmt: skip
+    assert not wrong
+
+
+def test_every_heavy_formula_takes_under_a_second_of_cpu(heavy_run):
+    slow = [(HEAVY[r["index"]].text[:60], round(r["cpu_seconds"], 2)) for r in heavy_run
+            if r["cpu_seconds"] >= HEAVY_CPU_SECONDS]  # fmt: skip
+    assert not slow
+
+
+def test_deeply_nested_powers_are_refused_without_a_child_process():
+    # The nesting bound holds on its own, in a notebook or wherever fork is not available.
+    start = time.process_time()
+    with pytest.raises(ExpressionError, match="at most 5") as info:
+        parse("(" * 19 + "w" + "^1.5)" * 19)
+    assert time.process_time() - start < HEAVY_CPU_SECONDS
+    assert "(6 inside one another)" in str(info.value)
+
+
+def test_root_nesting_cap_allows_exactly_max_root_nesting():
+    depth = expressions.MAX_ROOT_NESTING
+    assert parse("sqrt(" * depth + "w^2" + " + 1)" * depth).dim == 1
+    with pytest.raises(ExpressionError, match="too deeply"):
+        parse("sqrt(" * (depth + 1) + "w^2" + " + 1)" * (depth + 1))
+
+
+def test_root_made_by_sympy_from_exp_and_log_counts_towards_the_cap():
+    text = "exp(1.5*log(" * 6 + "w" + "))" * 6
+    with pytest.raises(ExpressionError, match="too deeply"):
+        parse(text)
+
+
+def test_formula_prepared_in_time_gives_the_same_surface_as_without_a_bound():
+    bounded = parse("(w1^2 + w2 - 11)^2", cpu_seconds=expressions.PREPARE_SECONDS)
+    free = parse("(w1^2 + w2 - 11)^2")
+    point = np.array([[1.5], [-0.5]])
+    assert float(bounded.loss(point)[0]) == float(free.loss(point)[0]) == 85.5625
+
+
+def test_refusal_found_in_the_child_keeps_its_position():
+    with pytest.raises(ExpressionError, match="not a real number") as info:
+        parse("w + log(-2)", cpu_seconds=expressions.PREPARE_SECONDS)
+    assert info.value.position == 4
+
+
+def test_rebuilding_with_new_data_values_keeps_the_bound():
+    surface = parse("(w*x - y)^2", cpu_seconds=expressions.PREPARE_SECONDS)
+    rebuilt = surface.build(x=1.0, y=1.0)
+    assert rebuilt.build.keywords["cpu_seconds"] == expressions.PREPARE_SECONDS
+    assert float(rebuilt.loss(np.array([3.0]))) == 4.0
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -536,3 +643,9 @@ def test_generated_formulas_give_finite_or_nan_values_of_the_right_shapes(text, 
     assert hess.shape == (s.dim, *points.shape)
     for values in (loss, grad, hess):
         assert values.dtype == np.float64 and not np.isinf(values).any()
+
+
+def test_compiled_formula_reports_its_size_for_the_work_budget():
+    small = compile_expression("(w - 3)^2")
+    large = compile_expression("(w1^2 + w2 - 11)^2 + (w1 + w2^2 - 7)^2")
+    assert 3 <= small.nodes < large.nodes <= 40

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from losslab import surfaces
 from losslab.grids import MAX_RESOLUTION, MIN_RESOLUTION, evaluate, evaluate_1d
 from losslab.surfaces import Surface
 
@@ -134,3 +135,8 @@ def test_every_cell_equals_the_loss_at_its_centre(a, b, lo, width, n):
     w1, w2 = np.meshgrid(grid.w1, grid.w2)
     np.testing.assert_allclose(grid.values, a * w1**2 + b * w1 * w2, rtol=1e-12, atol=1e-12)
     assert grid.w1[0] > lo and grid.w1[-1] < lo + width
+
+
+def test_a_window_wider_than_a_float_is_refused_by_name():
+    with pytest.raises(ValueError, match="window"):
+        evaluate(surfaces.get("rosenbrock"), 10, window=((-1e308, 1e308), (-1, 1)))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab import descent, optimizers, schedules, surfaces
+from losslab import descent, expressions, optimizers, schedules, surfaces
 from losslab.ledger import LedgerLine, explain_step, to_latex
 from losslab.optimizers import OPTIMIZERS, make
 from losslab.surfaces import Dataset, Surface
@@ -238,3 +238,14 @@ def test_plateau_ledger_shows_the_cut_rate():
     ledger = explain_step(history, opt, 5)
     assert r"\eta_{5} &= 0.05" in to_latex(ledger)
     np.testing.assert_array_equal(_line(ledger, "new weights").value, [0.0, 0.0])
+
+def test_a_squared_gradient_beyond_float_range_is_written_out_not_as_inf():
+    name = "rmsprop"
+    # |g| = 3e154: g² ≈ 9e308 is no float, but RMSProp's state (1 − ρ)·g² still is.
+    surface = expressions.parse("exp(355)*w^2")
+    opt = make(name, learning_rate=1e-3)
+    history = descent.run(surface, opt, start=[1.0], steps=1)
+    assert history.diverged_at is None
+    latex = to_latex(explain_step(history, opt, 1))
+    assert "inf" not in latex
+    assert r"\times 10^{308}" in latex

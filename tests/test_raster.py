@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from losslab.raster import LOG_OFFSET, colour_position, to_png_data_url
+from losslab import expressions, grids
+from losslab.raster import LOG_OFFSET, MAX_COLOUR_VALUE, colour_position, to_png_data_url
 
 
 def _decode(url: str) -> np.ndarray:
@@ -159,3 +160,52 @@ def test_every_finite_cell_is_opaque_and_every_nan_cell_transparent(values, scal
     alpha = _decode(to_png_data_url(values, scale=scale).url)[::-1, :, 3]
     np.testing.assert_array_equal(alpha == 255, np.isfinite(values))
     np.testing.assert_array_equal(alpha == 0, np.isnan(values))
+
+
+# --- grids that once raised: a large constant, a range too wide to colour --------------------
+
+
+def _raster_facts_are_finite(raster) -> bool:
+    return all(map(math.isfinite, (raster.vmin, raster.vmax, raster.offset, *raster.ticks)))
+
+
+@pytest.mark.parametrize("scale", ["log", "linear", "percentile"])
+def test_a_large_constant_with_a_tiny_slope_is_one_colour_with_a_note(scale):
+    # e^40 + (w1² + w2²)/1000: the slope is below a float's spacing at 2.35e17.
+    surface = expressions.parse("exp(40) + (w1^2 + w2^2)/1000")
+    values = grids.evaluate(surface, 60).values
+    raster = to_png_data_url(values, scale=scale)
+    assert _raster_facts_are_finite(raster)
+    assert raster.vmin < math.exp(40) < raster.vmax
+    assert len(set(map(tuple, _decode(raster.url).reshape(-1, 4)))) == 1
+    assert "same everywhere" in raster.note and "2.354e+17" in raster.note
+
+
+@pytest.mark.parametrize("scale", ["log", "linear", "percentile"])
+def test_a_range_too_wide_for_a_float_is_coloured_within_the_colour_limit(scale):
+    surface = expressions.parse("exp(700)*w1*w2*1000")
+    values = grids.evaluate(surface, 400).values
+    assert not math.isfinite(float(np.nanmax(values)) - float(np.nanmin(values)))
+    raster = to_png_data_url(values, scale=scale)
+    assert _raster_facts_are_finite(raster)
+    assert raster.vmin >= -MAX_COLOUR_VALUE and raster.vmax <= MAX_COLOUR_VALUE
+    assert "beyond ±1e300" in raster.note
+    pixels = _decode(raster.url)
+    assert (pixels[..., 3] == 255).all()  # every finite cell is coloured
+    # Nearly all of ±1e307·w1·w2 lies beyond the limit: the two end colours, both present.
+    assert len(set(map(tuple, pixels.reshape(-1, 4)))) >= 2
+
+
+def test_values_all_beyond_the_colour_limit_say_so_rather_than_flat():
+    raster = to_png_data_url(np.array([[1e305, 2e305], [3e305, 4e305]]))
+    assert _raster_facts_are_finite(raster)
+    assert "beyond" in raster.note
+
+
+def test_an_ordinary_grid_has_no_note():
+    assert to_png_data_url(np.arange(6.0).reshape(2, 3)).note == ""
+
+
+def test_colour_position_with_equal_limits_is_mid_scale_not_an_error():
+    t = colour_position(np.array([1.0, np.nan]), scale="log", vmin=3.0, vmax=3.0, offset=0.0)
+    assert t[0] == 0.5 and np.isnan(t[1])

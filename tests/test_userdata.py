@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from losslab import grids, surfaces, userdata
 from losslab.surfaces import Dataset
 from losslab.userdata import MAX_BYTES, MAX_ROWS, UserDataError, parse_csv
+from tests.csv_corpus import HOSTILE_CSV, LARGE_PASTE
 
 
 def fails(raw: bytes, match: str, **limits: int) -> None:
@@ -154,3 +156,37 @@ def test_a_first_row_with_nan_is_data_not_a_header():
 
 def test_user_data_error_is_a_value_error():
     assert issubclass(UserDataError, ValueError)
+
+
+# --- the hostile corpus ---------------------------------------------------------------------
+
+
+def test_csv_corpus_holds_at_least_25_hostile_pastes():
+    assert len(HOSTILE_CSV) >= 25
+    assert len({h.raw for h in HOSTILE_CSV}) == len(HOSTILE_CSV)
+
+
+@pytest.mark.parametrize("item", HOSTILE_CSV, ids=[str(i) for i in range(len(HOSTILE_CSV))])
+def test_every_hostile_paste_is_refused_in_words(item):
+    with pytest.raises(userdata.UserDataError) as info:
+        userdata.parse_csv(item.raw)
+    assert item.expect in str(info.value)
+
+
+def test_values_up_to_the_magnitude_cap_give_a_finite_loss_surface():
+    big = userdata.MAX_VALUE
+    data = userdata.parse_csv(f"x,y\n{big:g},{big:g}\n{-big:g},{-big / 2:g}\n0,1\n".encode())
+    for loss in ("mse", "mae", "huber"):
+        surface = surfaces.linear_regression_from_data(data.x, data.y, loss=loss)
+        grid = grids.evaluate(surface, 40)
+        assert np.isfinite(grid.values).all(), loss
+
+
+def test_quotes_closed_on_their_line_are_still_read():
+    data = userdata.parse_csv(b'x,y\n"1","2"\n3,"4.5"\n')
+    assert data.x.tolist() == [1.0, 3.0] and data.y.tolist() == [2.0, 4.5]
+
+
+def test_the_large_valid_paste_is_accepted_whole():
+    data = userdata.parse_csv(LARGE_PASTE)
+    assert data.x.size == 10_000 and data.y[-1] == 2 * 9_999 + 1

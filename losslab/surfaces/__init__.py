@@ -15,6 +15,9 @@ Every registry surface declares an ``Opening``: the runs that show what it teach
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from losslab.surfaces._base import Dataset, Surface
 from losslab.surfaces._classic import beale, booth, goldstein_price, himmelblau, matyas, rosenbrock
 from losslab.surfaces._classic_multimodal import (
@@ -54,7 +57,7 @@ __all__ = [
     "nearest_minimum_distance",
 ]
 
-SURFACES: dict[str, Surface] = {
+SURFACES: Mapping[str, Surface] = MappingProxyType({
     s.name: s
     for s in (
         single_point(),
@@ -76,7 +79,8 @@ SURFACES: dict[str, Surface] = {
         linear_regression(),
         logistic_regression(),
     )
-}
+})
+"""Registry name → surface; read-only, as every session shares it."""
 
 
 def names(dim: int | None = None) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -30,6 +31,16 @@ class Dataset(NamedTuple):
     x: Array
     y: Array
     kind: str = "regression"
+
+
+def _read_only(data: Dataset) -> Dataset:
+    """``data`` with read-only views of its rows (the caller's own arrays stay writable)."""
+    views = []
+    for rows in (data.x, data.y):
+        view = np.asarray(rows).view()
+        view.setflags(write=False)
+        views.append(view)
+    return Dataset(views[0], views[1], data.kind)
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,13 @@ class Surface:
     build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)
     bound_formulas: tuple[str, ...] = ()
     opening: Opening | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Registry surfaces are shared by every session (module level, st.cache_resource):
+        # their settings and rows are read-only, so no session can change another's surface.
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        if self.data is not None:
+            object.__setattr__(self, "data", _read_only(self.data))
 
     def _points(self, p: Array) -> Array:
         p = np.asarray(p, dtype=float)

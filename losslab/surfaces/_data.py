@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
+from types import MappingProxyType
 
 import numpy as np
 
@@ -195,7 +196,7 @@ def _make(
     )
 
 
-_REGRESSION_TEXT = {
+_REGRESSION_TEXT = MappingProxyType({
     "mse": (
         "squared error",
         r"\frac{1}{n}\sum_{i=1}^{n} (w x_i + b - y_i)^2",
@@ -216,7 +217,7 @@ _REGRESSION_TEXT = {
         "Huber loss is a bowl near the best fit and a cone far from it: smooth where it "
         "matters, while no outlier pulls harder than δ.",
     ),
-}
+})
 
 
 def _linear_surface(
