@@ -10,6 +10,9 @@ live run (``{final_loss_2}``, ``{bound}``, …). ``settings.with_lesson`` opens 
     text = explain(get("ravine"), live_facts(s, surface, histories))
 
 Templates are ours: they never contain user text, and every placeholder is a plain name.
+
+One piece: each template names the facts ``live_facts`` measures, so the lessons and the facts
+change together.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ parameter's name, link key, range and default — so the settings, the link and 
 it instead of repeating it; ``build(name, steps, **params)`` makes the schedule from values
 given by parameter name, and ``trace`` lists the rates (and momenta) a schedule gives over a
 loss sequence, for a chart.
+
+One piece: each factory, its row in the table above and its entry in ``SPECS`` (the settings
+and widgets it is given) change together.
 """
 
 from __future__ import annotations
