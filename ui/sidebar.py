@@ -249,6 +249,14 @@ def _schedule_label(name: str) -> str:
     return schedules.SPECS[name].label
 
 
+_CHOICE_WORDS = {"cos": "Half a cosine", "linear": "Straight line",
+                 "rel": "Share of the best loss (rel)", "abs": "Loss units (abs)"}
+
+
+def _choice_text(value: str) -> str:
+    return _CHOICE_WORDS.get(value, value)
+
+
 def schedule_controls(s: Settings) -> dict[str, object]:
     """The schedule menu, its one-line explanation and the chosen schedule's own settings,
     each widget drawn from the schedule registry's description of its parameter."""
@@ -270,7 +278,7 @@ def _schedule_param(p: schedules.ScheduleParam, value: object) -> object:
     if p.kind == "bool":
         return st.toggle(p.label, key=key, help=p.help)
     if p.kind == "choice":
-        return st.selectbox(p.label, p.choices, key=key, help=p.help)
+        return st.selectbox(p.label, p.choices, key=key, help=p.help, format_func=_choice_text)
     if p.kind == "int":
         return st.number_input(
             p.label, min_value=int(p.min_value), max_value=int(p.max_value), step=int(p.step),
