@@ -78,8 +78,8 @@ def network_page(request: NetworkRequest, seed: int = 1):
 
 
 def _built_expr(text: str):
-    from losslab._expr_build import build
-    from losslab._expr_syntax import read
+    from losslab.expressions._build import build
+    from losslab.expressions._syntax import read
 
     return build(read(text), dict(expressions.DEFAULT_CONSTANTS)).expr
 

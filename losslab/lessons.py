@@ -341,47 +341,46 @@ LESSONS: tuple[Lesson, ...] = (
             ),
         ),
     ),
+    Lesson(
+        id="plateau",
+        title="Reduce on plateau: calming a run that bounces",
+        notice=(
+            "Absolute error makes a V-shaped valley whose slope keeps its size down to the "
+            "bottom, so gradient descent at a fixed rate overshoots at every step and bounces "
+            "for ever. The plateau schedule halves the rate whenever the loss has not improved "
+            "for 10 steps: watch the rate chart step down and the bounces shrink with it."
+        ),
+        settings=_preset(
+            surface="linear_regression", loss_kind="mae", optimizers=("sgd",),
+            learning_rates=(0.3,), start=(-1.0, -1.0), steps=200, schedule="plateau",
+            factor=0.5, patience=10,
+        ),
+        question=Question(
+            prompt=(
+                "At a fixed rate, gradient descent bounces across the bottom of this "
+                "absolute-error valley without settling. With the plateau schedule, which halves "
+                "the rate after 10 steps without improvement, what happens?"
+            ),
+            choices=(
+                "Nothing changes: the rate is only cut when the loss rises.",
+                "Each cut halves the bounces, and the run settles at the bottom.",
+                "It stops dead at the first cut, wherever it is.",
+                "It bounces for ever: the slope never shrinks, whatever the rate.",
+            ),
+            answer=1,
+            explanation=(
+                "The slope of absolute error does not shrink near the bottom, so at rate {lr_1} "
+                "each step jumped across the valley. The loss soon stopped improving, so the "
+                "schedule cut the rate for the first time at step {first_cut_1}, and "
+                "{rate_cuts_1} times in all, down to {final_rate_1}; every cut shortened the "
+                "jumps. Gradient descent {outcome_1}, loss {final_loss_1}; the lowest loss "
+                "possible is {optimal_loss}. Set the schedule to Constant to watch the same run "
+                "bounce."
+            ),
+        ),
+    ),
 )
 LESSON_IDS: tuple[str, ...] = tuple(lesson.id for lesson in LESSONS)
-
-PLATEAU_RESCUE = Lesson(
-    id="plateau",
-    title="Reduce on plateau: calming a run that bounces",
-    notice=(
-        "Absolute error makes a V-shaped valley whose slope keeps its size down to the bottom, "
-        "so gradient descent at a fixed rate overshoots at every step and bounces for ever. The "
-        "plateau schedule halves the rate whenever the loss has not improved for 10 steps: "
-        "watch the rate chart step down and the bounces shrink with it."
-    ),
-    settings=_preset(
-        surface="linear_regression", loss_kind="mae", optimizers=("sgd",),
-        learning_rates=(0.3,), start=(-1.0, -1.0), steps=200, schedule="plateau",
-    ),
-    question=Question(
-        prompt=(
-            "At a fixed rate, gradient descent bounces across the bottom of this absolute-error "
-            "valley without settling. With the plateau schedule, which halves the rate after 10 "
-            "steps without improvement, what happens?"
-        ),
-        choices=(
-            "Nothing changes: the rate is only cut when the loss rises.",
-            "Each cut halves the bounces, and the run settles at the bottom.",
-            "It stops dead at the first cut, wherever it is.",
-            "It bounces for ever: the slope never shrinks, whatever the rate.",
-        ),
-        answer=1,
-        explanation=(
-            "The slope of absolute error does not shrink near the bottom, so at rate {lr_1} each "
-            "step jumped across the valley. The loss soon stopped improving, so the schedule cut "
-            "the rate for the first time at step {first_cut_1}, and {rate_cuts_1} times in all, "
-            "down to {final_rate_1}; every cut shortened the jumps. Gradient descent "
-            "{outcome_1}, loss {final_loss_1}; the lowest loss possible is {optimal_loss}. Set "
-            "the schedule to Constant to watch the same run bounce."
-        ),
-    ),
-)
-"""The plateau lesson. Its settings name ``schedule="plateau"``, so it joins ``LESSONS`` once
-the settings accept that schedule."""
 
 
 def get(lesson_id: str) -> Lesson:

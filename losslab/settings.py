@@ -26,7 +26,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
-from losslab import descent, grids, landscape, lessons, nn, optimizers, stability, surfaces
+from losslab import (
+    descent,
+    grids,
+    landscape,
+    lessons,
+    nn,
+    optimizers,
+    schedules,
+    stability,
+    surfaces,
+)
 from losslab.limits import MAX_FORMULA_CHARS, MAX_ROWS, MAX_RUNS
 from losslab.surfaces import SURFACES
 
@@ -37,6 +47,8 @@ __all__ = [
     "NETWORK_STEPS",
     "NO_LESSON",
     "OPTIMIZER_NAMES",
+    "SCHEDULE_FIELDS",
+    "ScheduleKey",
     "SURFACE_DEFAULTS",
     "VIEWS",
     "Field",
@@ -56,6 +68,9 @@ __all__ = [
     "reconcile",
     "repair",
     "run_starts",
+    "schedule_from_key",
+    "schedule_key",
+    "schedule_of",
     "steady_rates",
     "surface_params",
     "with_lesson",
@@ -74,6 +89,14 @@ VIEWS = ("lesson", "surface", "compare", "sweep", "nn")
 _MAX_WARNINGS = 12
 _SHOWN_CHARS = 30
 _FORMULA = re.compile(r"[A-Za-z0-9_+\-*/^()., ]*")
+# Each schedule parameter is one setting named by its link key; schedules that share a key
+# share its meaning, range and default (``tests/test_schedules.py`` checks it), so the first
+# description of a key serves all of them.
+_SCHEDULE_PARAM: Mapping[str, schedules.ScheduleParam] = MappingProxyType({
+    key: next(p for spec in schedules.SPECS.values() for p in spec.params if p.key == key)
+    for key in dict.fromkeys(p.key for spec in schedules.SPECS.values() for p in spec.params)
+})
+_SCHEDULE_DEFAULT = {key: p.default for key, p in _SCHEDULE_PARAM.items()}
 
 
 @dataclass(frozen=True)
@@ -112,9 +135,28 @@ class Settings:
     weight_decay: float = 0.01
     damping: float = 0.0
     schedule: str = "constant"
-    gamma: float = 0.5
-    period: int = 10
-    warmup: int = 5
+    period: int = _SCHEDULE_DEFAULT["period"]
+    gamma: float = _SCHEDULE_DEFAULT["gamma"]
+    warmup: int = _SCHEDULE_DEFAULT["warmup"]
+    start_factor: float = _SCHEDULE_DEFAULT["start_factor"]
+    pct: float = _SCHEDULE_DEFAULT["pct"]
+    anneal: str = _SCHEDULE_DEFAULT["anneal"]
+    div: float = _SCHEDULE_DEFAULT["div"]
+    final_div: float = _SCHEDULE_DEFAULT["final_div"]
+    cycle_mom: bool = _SCHEDULE_DEFAULT["cycle_mom"]
+    base_mom: float = _SCHEDULE_DEFAULT["base_mom"]
+    max_mom: float = _SCHEDULE_DEFAULT["max_mom"]
+    factor: float = _SCHEDULE_DEFAULT["factor"]
+    patience: int = _SCHEDULE_DEFAULT["patience"]
+    thresh: float = _SCHEDULE_DEFAULT["thresh"]
+    thresh_mode: str = _SCHEDULE_DEFAULT["thresh_mode"]
+    cooldown: int = _SCHEDULE_DEFAULT["cooldown"]
+    min_lr: float = _SCHEDULE_DEFAULT["min_lr"]
+    iters: int | None = _SCHEDULE_DEFAULT["iters"]
+    power: float = _SCHEDULE_DEFAULT["power"]
+    t0: int = _SCHEDULE_DEFAULT["t0"]
+    t_mult: int = _SCHEDULE_DEFAULT["t_mult"]
+    eta_min: float = _SCHEDULE_DEFAULT["eta_min"]
     start: tuple[float, ...] = (-1.0,)
     starts: tuple[float, ...] = ()
     steps: int = 30
@@ -246,13 +288,9 @@ _FIELDS: tuple[Field, ...] = (
           help="Newton: added to the curvature so steps stay small where it is flat."),
     Field("schedule", "sched", "choice", label="Schedule",
           help="How the learning rate changes over the steps.",
-          choices=("constant", "step", "exponential", "cosine", "warmup")),
-    Field("gamma", "gamma", "float", 0.01, 1.0, "Decay factor",
-          help="Step and exponential schedules multiply the rate by this."),
-    Field("period", "period", "int", 1, descent.MAX_STEPS, "Period",
-          help="Step schedule: steps between decays; cosine: steps in one cycle."),
-    Field("warmup", "warmup", "int", 0, descent.MAX_STEPS, "Warm-up steps",
-          help="Warm-up schedule: steps over which the rate rises from 0."),
+          choices=tuple(schedules.SPECS)),
+    *(Field(key, key, p.kind, p.min_value, p.max_value, p.label, p.help, p.choices)
+      for key, p in _SCHEDULE_PARAM.items()),
     Field("start", "start", "floats", -100.0, 100.0, "Start",
           help="Where the optimisers start: w, or w1,w2.", max_items=2),
     Field("starts", "starts", "floats", -100.0, 100.0, "Starts of each run",
@@ -297,8 +335,9 @@ def normal(f: Field, value: float) -> float | int:
 
 
 def _checked(f: Field, value: object) -> object:
-    """``value`` converted to ``f``'s type, or ``ValueError`` naming the field and value."""
-    if f.name == "step" and value is None:
+    """``value`` converted to ``f``'s type, or ``ValueError`` naming the field and value.
+    ``None`` is valid where it is the default (``step``, ``iters``: the run's length)."""
+    if value is None and f.default is None:
         return None
 
     def bad(why: str) -> ValueError:
@@ -707,6 +746,38 @@ def surface_params(settings: Settings) -> dict[str, object]:
     if surface is None:
         return {}
     return {p: getattr(settings, f) for p, f in _SURFACE_PARAMS.items() if p in surface.params}
+
+
+SCHEDULE_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    name: tuple(p.key for p in spec.params) for name, spec in schedules.SPECS.items()
+})
+"""Schedule name → the settings (by attribute name, which is also the link key) it reads."""
+
+ScheduleKey = tuple[str, int, tuple[tuple[str, object], ...]]
+
+
+def schedule_key(settings: Settings) -> ScheduleKey:
+    """What decides the schedule, as plain hashable values: ``(name, steps, ((parameter,
+    value), ...))`` with the active schedule's parameters by ``ScheduleParam.name``. The steps
+    are part of it because one-cycle (and polynomial decay without ``iters``) span the run."""
+    spec = schedules.SPECS[settings.schedule]
+    values = tuple((p.name, getattr(settings, p.key)) for p in spec.params)
+    return settings.schedule, settings.steps, values
+
+
+def schedule_from_key(key: ScheduleKey) -> schedules.Schedule | schedules.Scheduler | None:
+    """The schedule ``schedule_key`` describes, for ``descent.run(schedule=...)``; ``None``
+    for the constant rate (the optimiser's own, with its own momentum)."""
+    name, steps, values = key
+    if name == "constant":
+        return None
+    return schedules.build(name, steps, **dict(values))
+
+
+def schedule_of(settings: Settings) -> schedules.Schedule | schedules.Scheduler | None:
+    """The learning-rate schedule of ``settings``' runs (``None``: a constant rate); one
+    schedule serves every optimiser, scaled by each one's own rate."""
+    return schedule_from_key(schedule_key(settings))
 
 
 NETWORK_OPTIMIZER = "adam"

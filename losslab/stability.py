@@ -153,7 +153,11 @@ def assess(
     lines = [_bound_sentence(surface, curvature, bound)]
     warning = False
     if optimizer == "sgd" and curvature > 0:
-        lines.append(f"lr = {learning_rate:g}: gradient descent {_REGIME_WORDS[kind]}.")
+        words = _REGIME_WORDS[kind]
+        if kind == "diverging" and surface.dim > 1:  # λmax is local: the path may reach
+            words = ("overshoots further each step here: it diverges unless it reaches "
+                     "flatter ground")
+        lines.append(f"lr = {learning_rate:g}: gradient descent {words}.")
         warning = kind == "diverging"
     elif optimizer in ("momentum", "nesterov") and curvature > 0:
         limit = rate_bound(curvature, optimizer, momentum)

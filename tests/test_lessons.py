@@ -14,22 +14,28 @@ from losslab.lessons import (
     KEPT_SETTINGS,
     LESSON_IDS,
     LESSONS,
-    PLATEAU_RESCUE,
     Lesson,
     explain,
     get,
     live_facts,
 )
-from losslab.settings import Settings, optimizer_kwargs, surface_params, with_lesson
+from losslab.settings import (
+    Settings,
+    optimizer_kwargs,
+    schedule_of,
+    surface_params,
+    with_lesson,
+)
 
 IDS = [lesson.id for lesson in LESSONS]
 
 
 def run(s: Settings):
-    """Build the surface and run every optimiser of ``s``, as the app does."""
+    """Build the surface and run every optimiser of ``s`` with its schedule, as the app does."""
     surface = surfaces.get(s.surface, **surface_params(s))
     histories = [
-        descent.run(surface, optimizers.make(name, **kw), start=s.start, steps=s.steps)
+        descent.run(surface, optimizers.make(name, **kw), start=s.start, steps=s.steps,
+                    schedule=schedule_of(s))
         for name, kw in optimizer_kwargs(s)
     ]
     return surface, histories, live_facts(s, surface, histories)
@@ -259,36 +265,29 @@ def test_newton_answer_one_step_on_a_quadratic():
 
 
 def _plateau_scenario(schedule_name: str):
-    """The plateau lesson's scenario, run as the app will: every setting but the schedule goes
-    through ``Settings`` (which does not list the new schedules yet), the schedule through
-    ``schedules.build``."""
-    changes = dict(PLATEAU_RESCUE.settings)
-    assert changes.pop("schedule") == "plateau"
-    s = dataclasses.replace(Settings(), **changes)
-    surface = surfaces.get(s.surface, **surface_params(s))
-    histories = [
-        descent.run(surface, optimizers.make(name, **kw), start=s.start, steps=s.steps,
-                    schedule=schedules.build(schedule_name, s.steps))
-        for name, kw in optimizer_kwargs(s)
-    ]
-    return s, surface, histories, live_facts(s, surface, histories)
+    """The plateau lesson's scenario with ``schedule_name`` as its schedule, run as the app
+    runs it (the settings decide the schedule)."""
+    s = dataclasses.replace(with_lesson(Settings(), "plateau"), schedule=schedule_name)
+    return (s, *run(s))
 
 
-def test_the_plateau_lesson_is_well_formed_and_waits_for_the_setting():
-    lesson = PLATEAU_RESCUE
-    assert lesson.id not in LESSON_IDS and re.fullmatch(r"[a-z][a-z0-9_]{0,19}", lesson.id)
-    assert len(re.split(r"(?<=[.!?])\s+", lesson.notice.strip())) == 2
+def test_the_plateau_lesson_opens_with_the_plateau_schedule():
+    lesson = get("plateau")
+    assert lesson.id in LESSON_IDS
     q = lesson.question
     assert q.prompt.endswith("?") and len(set(q.choices)) == len(q.choices) == 4
-    fields = {f.name for f in dataclasses.fields(Settings)}
-    assert {name for name, _ in lesson.settings} <= fields
-    assert dict(lesson.settings)["schedule"] in schedules.SPECS
+    s = with_lesson(Settings(), "plateau")
+    assert (s.schedule, s.factor, s.patience, s.view) == ("plateau", 0.5, 10, "surface")
+    assert isinstance(schedule_of(s), schedules.Scheduler)
+    # the notice and the question name the cut factor and the patience the run uses
+    assert "halves" in lesson.notice and f"{s.patience} steps" in lesson.notice
+    assert f"after {s.patience} steps" in q.prompt
 
 
 def test_plateau_answer_the_cuts_calm_the_bouncing_run():
     s, surface, (bouncing,), _ = _plateau_scenario("constant")
     _, _, (rescued,), facts = _plateau_scenario("plateau")
-    assert PLATEAU_RESCUE.question.answer == 1
+    assert get("plateau").question.answer == 1
     assert descent.label(bouncing, surface) == "oscillating"
     assert descent.label(rescued, surface) == "converged"
     gap = surface.optimal_value
@@ -304,7 +303,7 @@ def test_plateau_answer_the_cuts_calm_the_bouncing_run():
 
 def test_plateau_explanation_is_filled_by_the_live_run():
     _, _, _, facts = _plateau_scenario("plateau")
-    text = explain(PLATEAU_RESCUE, facts)
+    text = explain(get("plateau"), facts)
     assert "—" not in text and "{" not in text
     assert f"cut the rate for the first time at step {facts['first_cut_1']}" in text
     assert "the lowest loss possible is 0.159" in text and "reached the minimum at step" in text

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslab import lessons, optimizers, stability, surfaces
+from losslab import lessons, optimizers, schedules, stability, surfaces
 from losslab.permalink import MAX_VALUE_CHARS, parse_query, to_link, to_query
 from losslab.settings import (
     FIELD,
@@ -19,6 +21,7 @@ from losslab.settings import (
     default_start,
     optimizer_kwargs,
     reconcile,
+    schedule_of,
     surface_params,
     with_lesson,
 )
@@ -55,7 +58,18 @@ def test_fields_describe_every_settings_attribute_in_order_with_its_default():
 def test_field_keys_are_unique_short_and_url_safe():
     keys = [f.key for f in FIELDS]
     assert len(set(keys)) == len(keys)
-    assert all(k.isascii() and k.isalnum() and len(k) <= 7 for k in keys)
+    # lower-case letters, digits and "_" need no escaping in a URL
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]{0,11}", k) for k in keys), keys
+
+
+def test_schedule_settings_are_the_schedule_registry_as_data():
+    assert FIELD["schedule"].choices == tuple(schedules.SPECS)
+    for spec in schedules.SPECS.values():
+        for p in spec.params:
+            f = FIELD[p.key]  # one setting per link key, named as the key
+            assert (f.key, f.kind, f.label, f.help) == (p.key, p.kind, p.label, p.help)
+            assert (f.low, f.high, f.choices, f.default) == (
+                p.min_value, p.max_value, p.choices, p.default), p.key
 
 
 def test_every_numeric_field_has_a_range_containing_its_default():
@@ -375,6 +389,63 @@ def test_a_step_beyond_the_last_is_clamped():
     assert s.step == 50 and notes
 
 
+@pytest.mark.parametrize("query, name, params", [
+    ({"sched": "onecycle", "pct": "0.4"}, "onecycle", {"pct_start": 0.4}),
+    ({"sched": "onecycle", "anneal": "linear", "div": "10", "cycle_mom": "0", "max_mom": "0.9"},
+     "onecycle", {"anneal_strategy": "linear", "div_factor": 10.0, "cycle_momentum": False,
+                  "max_momentum": 0.9}),
+    ({"sched": "plateau", "factor": "0.2", "patience": "3", "thresh_mode": "abs",
+      "cooldown": "2", "min_lr": "0.001"},
+     "plateau", {"factor": 0.2, "patience": 3, "threshold_mode": "abs", "cooldown": 2,
+                 "min_lr": 0.001}),
+    ({"sched": "polynomial", "iters": "40", "power": "2"},
+     "polynomial", {"total_iters": 40, "power": 2.0}),
+    ({"sched": "polynomial"}, "polynomial", {"total_iters": 60}),
+    ({"sched": "restarts", "t0": "5", "t_mult": "1", "eta_min": "0.0001"},
+     "restarts", {"t_0": 5, "t_mult": 1, "eta_min": 0.0001}),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_a_link_to_a_schedule_opens_with_it_and_round_trips(query, name, params):
+    link = {"surface": "rosenbrock", "steps": "60", **query}
+    s, notes = parse_query(link)
+    assert notes == [] and s.schedule == name
+    assert to_query(s) == link and parse_query(to_query(s)) == (s, [])
+    rates, momenta = schedules.trace(schedule_of(s), 0.1, 60)
+    want_rates, want_momenta = schedules.trace(schedules.build(name, 60, **params), 0.1, 60)
+    np.testing.assert_array_equal(rates, want_rates)
+    assert (momenta is None) == (want_momenta is None)
+    if momenta is not None:
+        np.testing.assert_array_equal(momenta, want_momenta)
+
+
+def test_a_one_cycle_link_spans_the_runs_steps():
+    s = parsed({"surface": "rosenbrock", "sched": "onecycle", "steps": "200"})
+    rates, momenta = schedules.trace(schedule_of(s), 1.0, 200)
+    peak = int(np.argmax(rates))
+    assert peak == 59 and rates[peak] == 1.0  # 30 % of 200 updates climbing, from 0
+    assert rates[0] == pytest.approx(1 / 25) and rates[-1] == pytest.approx(1 / 25 / 1e4)
+    assert momenta[0] == 0.95 and momenta[peak] == 0.85 and momenta[-1] == 0.95
+    with pytest.raises(ValueError, match="past its end"):
+        schedules.trace(schedule_of(s), 1.0, 201)
+
+
+def test_a_constant_schedule_leaves_the_optimisers_rate_alone():
+    assert schedule_of(Settings()) is None
+
+
+def test_a_warmup_of_zero_steps_is_repaired_to_one():
+    s, notes = parse_query({"sched": "warmup", "warmup": "0"})
+    assert s.warmup == 1 and 'warmup="0"' in notes[0] and "1 was used" in notes[0]
+    assert schedules.trace(schedule_of(s), 1.0, 3)[0].tolist() == [0.1, 1.0, 1.0]
+
+
+def test_a_schedule_setting_out_of_range_is_clamped_with_a_warning():
+    s, notes = parse_query({"sched": "onecycle", "pct": "1.5", "div": "0"})
+    assert (s.pct, s.div) == (0.95, 1.0) and len(notes) == 2
+    assert 'pct="1.5"' in notes[0] and 'div="0"' in notes[1]
+    s, notes = parse_query({"sched": "plateau", "thresh_mode": "max"})
+    assert s.thresh_mode == "rel" and 'thresh_mode="max"' in notes[0]
+
+
 def test_presenter_mode_is_zero_or_one():
     assert parsed({"present": "1"}).presenter is True
     s, notes = parse_query({"present": "yes"})
@@ -435,7 +506,7 @@ def test_every_lesson_preset_is_consistent():
 
 
 def _field_values(f) -> st.SearchStrategy:
-    if f.name == "step":
+    if f.default is None:  # step and iters: None means the run's length
         return st.none() | st.integers(f.low, f.high)
     number = (st.integers(f.low, f.high) if f.kind in ("int", "ints")
               else st.floats(f.low, f.high, allow_nan=False, allow_infinity=False))
@@ -509,11 +580,17 @@ def test_every_field_round_trips_through_an_encoded_share_link():
         "loss_kind": "huber", "delta": 2.5, "l1": 0.1, "l2": 0.2,
         "optimizers": ("adam", "sgd"), "learning_rates": (0.01, 0.002), "momentum": 0.5,
         "decay": 0.9, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1, "damping": 0.5,
-        "schedule": "step", "gamma": 0.7, "period": 20, "warmup": 3, "start": (0.5,),
+        "schedule": "step", "gamma": 0.7, "period": 20, "warmup": 3, "start_factor": 0.25,
+        "pct": 0.4, "anneal": "linear", "div": 10.0, "final_div": 100.0, "cycle_mom": False,
+        "base_mom": 0.8, "max_mom": 0.9, "factor": 0.2, "patience": 3, "thresh": 0.01,
+        "thresh_mode": "abs", "cooldown": 2, "min_lr": 0.001, "iters": 25, "power": 2.0,
+        "t0": 7, "t_mult": 3, "eta_min": 0.0005, "start": (0.5,), "starts": (1.5,),
         "steps": 200, "step": 40, "batch": 16, "seed": 7, "resolution": 150,
         "dataset": "xor", "hidden": (16, 16), "activation": "relu",
     }
+    assert set(changed) == {f.name for f in FIELDS} - {"lesson", "view"}
     for name, value in changed.items():
+        assert value != getattr(Settings(), name), name
         base = Settings(surface="custom", expr="w^2") if name in ("expr",) else Settings()
         s = reconcile(dataclasses.replace(base, **{name: value}))[0]
         link = to_link(s, "https://example.org/app")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from losslab import _expr_build, _expr_syntax, optimizers, schedules, surfaces
+from losslab import expressions, optimizers, schedules, surfaces
 
 _TABLES = {
-    "FUNCTION_ARITY": _expr_syntax.FUNCTION_ARITY,
-    "_FUNCTIONS": _expr_build._FUNCTIONS,
+    "FUNCTION_ARITY": expressions.FUNCTION_ARITY,
     "SURFACES": surfaces.SURFACES,
     "OPTIMIZERS": optimizers.OPTIMIZERS,
     "HYPERPARAMS": optimizers.HYPERPARAMS,

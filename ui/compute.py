@@ -22,7 +22,6 @@ from losslab import (
     grids,
     landscape,
     optimizers,
-    schedules,
     settings,
     surfaces,
     whatif,
@@ -95,33 +94,23 @@ def run_specs(s: Settings) -> tuple[RunSpec, ...]:
     return tuple((name, tuple(sorted(kw.items()))) for name, kw in settings.optimizer_kwargs(s))
 
 
-def schedule_key(s: Settings) -> tuple:
-    return (s.schedule, s.gamma, s.period, s.warmup)
-
-
-def _schedule(key: tuple):
-    name, gamma, period, warmup = key
-    if name == "constant":
-        return None
-    if name == "step":
-        return schedules.make("step", step_size=period, gamma=gamma)
-    if name == "exponential":
-        return schedules.make("exponential", gamma=max(gamma, 0.5))
-    if name == "cosine":
-        return schedules.make("cosine", t_max=period)
-    return schedules.make("warmup", warmup_steps=max(warmup, 1))
+schedule_key = settings.schedule_key
+"""The schedule's cache key: one rule with ``losslab.settings`` (``schedule_from_key``)."""
 
 
 def run_on(
     surface: Surface, specs: Sequence[RunSpec], starts: Sequence[tuple[float, ...]], steps: int,
-    schedule: tuple, batch: int, seed: int,
+    schedule: settings.ScheduleKey, batch: int, seed: int,
 ) -> list[descent.History]:
+    """Every optimiser's run; ``schedule`` is a ``schedule_key`` (one schedule serves every
+    optimiser: it scales each one's own rate)."""
+    scheduled = settings.schedule_from_key(schedule)
     histories = []
     for (name, kwargs), start in zip(specs[:MAX_RUNS], starts, strict=False):
         optimizer = optimizers.make(name, **dict(kwargs))
         histories.append(
             descent.run(
-                surface, optimizer, start=start, steps=steps, schedule=_schedule(schedule),
+                surface, optimizer, start=start, steps=steps, schedule=scheduled,
                 batch=batch if batch > 0 and surface.data is not None else None, seed=seed,
             )
         )
@@ -131,7 +120,8 @@ def run_on(
 @st.cache_data(max_entries=256, max_size="32MB", ttl=_TTL, show_spinner=False)
 def runs(
     surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
-    starts: tuple[tuple[float, ...], ...], steps: int, schedule: tuple, batch: int, seed: int,
+    starts: tuple[tuple[float, ...], ...], steps: int, schedule: settings.ScheduleKey,
+    batch: int, seed: int,
 ) -> list[descent.History]:
     """Every optimiser's run on the named surface (pure, so cached across users)."""
     return run_on(_surface(*surface), specs, starts, steps, schedule, batch, seed)
@@ -152,7 +142,7 @@ def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Swe
              for (name, kwargs), label, start in zip(specs, names, starts, strict=False)]
     rungs = 8 if surface.dim == 1 and count == 1 else 3 if count <= 3 else 2
     return whatif.sweep(surface, runs_, start=starts[0], steps=steps,
-                        schedule=_schedule(schedule), rungs_each_side=rungs,
+                        schedule=settings.schedule_from_key(schedule), rungs_each_side=rungs,
                         beta_each_side=1 if count <= 3 else 0)
 
 

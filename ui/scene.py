@@ -120,9 +120,11 @@ class Scene:
     def what_if(self) -> bool:
         """Whether the runs are drawn over a window of rates the learner moves in the chart:
         full-batch runs of a surface view (not the sweep, which is its own ladder), up to
-        ``WHATIF_RUNS`` runs and ``whatif.MAX_STEPS`` steps."""
+        ``WHATIF_RUNS`` runs and ``whatif.MAX_STEPS`` steps, at a constant rate (a schedule's
+        page shows its rate chart instead)."""
         s = self.runs
         return (self.surface is not None and not self.sweep and s.view != "nn"
+                and s.schedule == "constant"
                 and len(s.optimizers) <= WHATIF_RUNS and s.steps <= whatif.MAX_STEPS
                 and not (s.batch and self.surface.data is not None))
 

@@ -19,7 +19,7 @@ symbolic derivatives of the formula as built here, evaluated with NumPy:
 Safety, for a public server: the text is never given to ``eval``, ``exec``, ``sympify`` or
 ``lambdify``. It is length- and character-checked, parsed by ``ast.parse`` into a tree that is
 checked against an allow-list, and rebuilt into sympy by this package from its own symbols
-(see ``_expr_syntax`` and ``_expr_build``). Only those built expressions are lambdified.
+(see ``_syntax`` and ``_build``). Only those built expressions are lambdified.
 Results hold no cache: the app caches ``parse`` keyed by ``normalise(text)``.
 """
 
@@ -35,8 +35,8 @@ import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from losslab import _expr_guard
-from losslab._expr_build import (
+from losslab import cpu_limit
+from losslab.expressions._build import (
     MAX_EXPONENT,
     MAX_KINKS,
     MAX_LITERAL,
@@ -44,9 +44,9 @@ from losslab._expr_build import (
     Built,
     build,
 )
-from losslab._expr_numeric import evaluator, lambdify_built
-from losslab._expr_sympy import check_expression, sigmoid, softplus
-from losslab._expr_syntax import (
+from losslab.expressions._numeric import evaluator, lambdify_built
+from losslab.expressions._symbolic import check_expression, sigmoid, softplus
+from losslab.expressions._syntax import (
     FUNCTION_ARITY,
     MAX_LENGTH,
     MAX_NESTING,
@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_CONSTANTS",
     "DEFAULT_WINDOW",
     "FUNCTIONS",
+    "FUNCTION_ARITY",
     "MAX_GRADIENT_NODES",
     "MAX_HESSIAN_NODES",
     "MAX_EXPONENT",
@@ -176,15 +177,15 @@ def compile_expression(
     """
     values = _constant_values(constants)
     syntax = read(text)
-    if cpu_seconds is not None and _expr_guard.available():
+    if cpu_seconds is not None and cpu_limit.available():
         try:
-            _expr_guard.within_limit(
+            cpu_limit.within_limit(
                 compile_expression,
                 (syntax.text,),
                 {"constants": values, "window": window, "cpu_seconds": None},
                 cpu_seconds=cpu_seconds,
             )
-        except _expr_guard.GuardError:
+        except cpu_limit.GuardError:
             raise ExpressionError(
                 f"this formula takes too long to prepare (more than {cpu_seconds:g} s of the "
                 "server's time): use fewer nested powers, roots or functions"

@@ -12,7 +12,7 @@ import re
 
 import sympy as sp
 
-from losslab._expr_syntax import ExpressionError
+from losslab.expressions._syntax import ExpressionError
 
 __all__ = [
     "MAX_EXP_ARGUMENT",

@@ -10,7 +10,7 @@ Nothing here runs the text. The steps, each cheap and bounded:
 3. the tokens, with ``^`` as ``**``, go to ``ast.parse(..., mode="eval")``, which only builds a
    syntax tree; node count and depth are capped before anything walks the tree recursively.
 
-``_expr_build`` then checks the tree against its allow-list and builds the sympy expression.
+``_build`` then checks the tree against its allow-list and builds the sympy expression.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def normalise(text: str) -> str:
 def read(text: str) -> Syntax:
     """Check ``text`` and parse it into a syntax tree, or raise ``ExpressionError``.
 
-    The tree is not yet checked against the allow-list of node types; ``_expr_build`` does that.
+    The tree is not yet checked against the allow-list of node types; ``_build`` does that.
     """
     if not isinstance(text, str):
         raise ExpressionError(f"the formula must be text, not {type(text).__name__}")

@@ -1,6 +1,6 @@
 """Evaluating built formulas with NumPy: lambdify, then clean and broadcast the results.
 
-Only expressions built by ``_expr_build`` (and their sympy derivatives) are lambdified, never
+Only expressions built by ``_build`` (and their sympy derivatives) are lambdified, never
 text. Results are float arrays of the grid's shape: complex and non-finite values become NaN,
 so a chart shows a gap where the formula is undefined.
 """

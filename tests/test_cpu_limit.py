@@ -1,4 +1,4 @@
-"""Tests for losslab._expr_guard: a task in a child process, stopped after its CPU allowance."""
+"""Tests for losslab.cpu_limit: a task in a child process, stopped after its CPU allowance."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from losslab import _expr_guard
+from losslab import cpu_limit
 from losslab.expressions import ExpressionError
 
-pytestmark = pytest.mark.skipif(not _expr_guard.available(), reason="needs fork (Linux)")
+pytestmark = pytest.mark.skipif(not cpu_limit.available(), reason="needs fork (Linux)")
 
 
 def _spin(seconds: float) -> None:
@@ -23,16 +23,16 @@ def _refuse() -> None:
 
 
 def test_task_over_its_allowance_is_stopped():
-    with pytest.raises(_expr_guard.GuardError, match="more than 0.2 s of CPU"):
-        _expr_guard.within_limit(_spin, (30.0,), cpu_seconds=0.2)
+    with pytest.raises(cpu_limit.GuardError, match="more than 0.2 s of CPU"):
+        cpu_limit.within_limit(_spin, (30.0,), cpu_seconds=0.2)
 
 
 def test_task_within_its_allowance_reports_the_cpu_it_used():
-    used = _expr_guard.within_limit(_spin, (0.05,), cpu_seconds=1.0)
+    used = cpu_limit.within_limit(_spin, (0.05,), cpu_seconds=1.0)
     assert 0.05 <= used < 1.0
 
 
 def test_refusal_raised_in_the_child_reaches_the_caller_whole():
     with pytest.raises(ExpressionError, match="not a real number") as info:
-        _expr_guard.within_limit(_refuse, cpu_seconds=1.0)
+        cpu_limit.within_limit(_refuse, cpu_seconds=1.0)
     assert info.value.position == 4

@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 import sympy as sp
 
-from losslab._expr_sympy import (
+from losslab.expressions._symbolic import (
     MAX_EXP_ARGUMENT,
     check_expression,
     constant_value,
@@ -32,7 +32,7 @@ from losslab._expr_sympy import (
     sigmoid,
     softplus,
 )
-from losslab._expr_syntax import (
+from losslab.expressions._syntax import (
     FUNCTION_ARITY,
     NAMED_CONSTANTS,
     VARIABLES,
