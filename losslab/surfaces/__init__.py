@@ -37,8 +37,8 @@ from losslab.surfaces._data import (
 )
 from losslab.surfaces._datarows import MAX_ROWS
 from losslab.surfaces._distance import nearest_minimum_distance
-from losslab.surfaces._single_point import single_point
 from losslab.surfaces._opening import Opening, Run
+from losslab.surfaces._single_point import single_point
 from losslab.surfaces._teaching import MAX_CONDITION, plateau, ravine, saddle
 
 __all__ = [
