@@ -52,7 +52,8 @@ def _surface(name: str, expr: str, params: Key) -> Surface:
         values = dict(params)
         from losslab import expressions
 
-        return expressions.parse(expr, constants={"x": values["x"], "y": values["y"]})
+        return expressions.parse(expr, constants={"x": values["x"], "y": values["y"]},
+                                 cpu_seconds=expressions.PREPARE_SECONDS)
     return surfaces.get(name, **dict(params))
 
 
@@ -60,7 +61,9 @@ def _surface(name: str, expr: str, params: Key) -> Surface:
 def compiled_formula(expr: str, x: float, y: float) -> expressions.Compiled:
     from losslab import expressions
 
-    return expressions.compile_expression(expr, constants={"x": x, "y": y})
+    # Sympy's cost is not bounded by a formula's size: it is prepared under a hard CPU limit.
+    return expressions.compile_expression(expr, constants={"x": x, "y": y},
+                                          cpu_seconds=expressions.PREPARE_SECONDS)
 
 
 def surface_for(s: Settings) -> Surface:
@@ -270,11 +273,12 @@ def grid(surface: tuple[str, str, Key], resolution: int) -> grids.Grid:
 def network(
     dataset: str, noise: float, n: int, hidden: tuple[int, ...], activation: str,
     optimizer: str, learning_rate: float, steps: int, batch: int, seed: int,
+    grid: int = landscape.DEFAULT_GRID,
 ) -> landscape.Experiment:
     return landscape.experiment(
         dataset=dataset, noise=noise, n=n, hidden=hidden, activation=activation,
         optimizer=optimizer, learning_rate=learning_rate, steps=steps,
-        batch=batch or None, seed=seed,
+        batch=batch or None, seed=seed, grid=grid,
     )
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from losslab import descent, grids, landscape, stability, whatif
+from losslab import budget, descent, grids, landscape, stability, whatif
 from losslab.descent import History
 from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs, opening_of
 from losslab.surfaces import Surface
@@ -173,10 +173,21 @@ class Scene:
     def network(self) -> tuple[landscape.Experiment | None, str]:
         """The trained network of the network view, or why it could not be trained."""
         kwargs, _ = network_kwargs(self.settings)
+        fitted = network_budget(kwargs)
+        if fitted.refused:
+            return None, fitted.refused
+        kwargs = {**kwargs, "steps": fitted.request.steps, "grid": fitted.request.grid}
         try:
             return compute.network(**kwargs), ""
         except ValueError as problem:
             return None, str(problem)
+
+
+def network_budget(kwargs: dict[str, object]) -> budget.Fitted:
+    """The network request within the work budget (fewer landscape points, then steps)."""
+    return budget.fit_network(budget.NetworkRequest(
+        hidden=tuple(kwargs["hidden"]), rows=int(kwargs["n"]), steps=int(kwargs["steps"]),
+        batch=int(kwargs["batch"] or 0), grid=landscape.DEFAULT_GRID))
 
 
 def run_names(s: Settings, *, with_rates: bool = True) -> tuple[str, ...]:
@@ -217,11 +228,51 @@ def _thinned(rows: state.Rows, loss: str) -> tuple[state.Rows, str]:
     return state.Rows(rows.x[keep], rows.y[keep]), note
 
 
+def _data_loss(surface: Surface, s: Settings) -> str:
+    if surface.data is None:
+        return "none"
+    return "logistic" if surface.data.kind == "classification" else s.loss_kind
+
+
+def _within_budget(scene: Scene) -> Scene:
+    """The scene with its resolution and steps lowered to what one request may cost (a
+    sentence per change), or refused in words: one link must never stall a shared server."""
+    surface, s, runs = scene.surface, scene.settings, scene.runs
+    if surface is None:
+        return scene
+    # A rate window multiplies the runs: count every run the page computes.
+    factor = 21 if len(runs.optimizers) <= 3 else 5
+    request = budget.SurfaceRequest(
+        resolution=s.resolution, dim=surface.dim,
+        rows=0 if surface.data is None else len(surface.data.x),
+        loss=_data_loss(surface, s),
+        formula_nodes=scene.formula.nodes if scene.formula is not None else 0,
+        runs=len(runs.optimizers) * factor, steps=runs.steps, batch=runs.batch,
+    )
+    fitted = budget.fit_surface(request)
+    if fitted.refused:
+        return dataclasses.replace(scene, surface=None, problem=fitted.refused)
+    if fitted.request == request:
+        return scene
+    lowered = {"resolution": fitted.request.resolution, "steps": fitted.request.steps}
+    step = None if s.step is None else min(s.step, fitted.request.steps)
+    return dataclasses.replace(
+        scene, settings=dataclasses.replace(s, **lowered, step=step),
+        runs=dataclasses.replace(runs, **lowered, step=step),
+        notes=(*scene.notes, *fitted.notes))
+
+
 def build(s: Settings, uploaded: state.Rows | None = None) -> Scene:
-    """The scene the settings describe (``uploaded``: the learner's own rows, if any)."""
+    """The scene the settings describe (``uploaded``: the learner's own rows, if any), within
+    the work budget."""
+    return _within_budget(_build(s, uploaded))
+
+
+def _build(s: Settings, uploaded: state.Rows | None = None) -> Scene:
     runs, names = _with_runs(s)
     if s.view == "nn":
-        _, notes = network_kwargs(s)
+        kwargs, notes = network_kwargs(s)
+        notes = [*notes, *network_budget(kwargs).notes]
         return Scene(s, runs, "network", notes=tuple(notes), names=names)
     if s.surface == CUSTOM:
         try:

@@ -397,8 +397,10 @@ def surface_map(
                            fontSize=11).encode(text="label:N"),
         ]
     layers += _path_layers(histories, grid.window, step_param, x, y, tip_w)
-    chart = alt.layer(*layers).properties(
-        width=size, height=size, title=surface.title)
+    # When the colours needed care (a flat window, losses beyond what a float can colour),
+    # the map says so under its title.
+    title = alt.Title(surface.title, subtitle=raster.note) if raster.note else surface.title
+    chart = alt.layer(*layers).properties(width=size, height=size, title=title)
     return chart.add_params(step_param) if step_param is not None else chart
 
 

@@ -202,7 +202,11 @@ def metrics_tables(
     shape: list[tuple[str, str, bool]] = []
 
     if optimal_value is None:
-        losses, loss_name = [(n, h.loss) for n, h in runs], "loss"
+        # No known optimum: the gap to the lowest loss any run saw is what a log axis can draw
+        # truly (a loss that goes negative would otherwise look like a crash to the floor).
+        lowest = min(float(np.nanmin(h.loss)) for _, h in runs)
+        losses = [(n, h.loss - lowest) for n, h in runs]
+        loss_name = "loss − lowest seen"
     else:
         losses = [(n, h.loss - float(optimal_value)) for n, h in runs]
         loss_name = "loss − optimum"

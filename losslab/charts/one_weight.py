@@ -110,6 +110,10 @@ def lesson_frames(
     for order, (name, h) in enumerate(runs):
         keep = _drawn_steps(len(h))
         ws, losses, grads = h.params[keep, 0], h.loss[keep], h.grad[keep, 0]
+        # A huge gradient (above ~1e300 / half) would put the tangent's ends at ±inf: the
+        # tangent is then drawn shorter, so both its ends stay finite numbers.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            width = np.where(np.abs(grads) * half > 1e300, 1e300 / np.abs(grads), half)
         tables.append(
             pd.DataFrame(
                 {
@@ -119,10 +123,10 @@ def lesson_frames(
                     "w": ws,
                     "loss": losses,
                     "gradient": grads,
-                    "tangent_w0": ws - half,
-                    "tangent_w1": ws + half,
-                    "tangent_l0": losses - grads * half,
-                    "tangent_l1": losses + grads * half,
+                    "tangent_w0": ws - width,
+                    "tangent_w1": ws + width,
+                    "tangent_l0": losses - grads * width,
+                    "tangent_l1": losses + grads * width,
                     "sentence": [
                         (f"{name}, step {t}: " if len(runs) > 1 else f"Step {t}: ")
                         + step_sentence(w_, g_)

@@ -142,8 +142,8 @@ def _log_domain(values: np.ndarray, top: float | None = None) -> tuple[float, fl
     hi = float(values.max()) if len(values) else 1.0
     if top is not None:
         hi = min(hi, top)
-    hi = max(hi, lo * 10)
-    return 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
+    hi = min(max(hi, lo * 10), 1e300)
+    return 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
 
 
 def _metric_view(sweep: Sweep, field: str, title: str, domain: tuple[float, float],
@@ -279,8 +279,11 @@ def whatif_map_spec(
         paths["gap"] = np.maximum(paths["loss"] - float(optimal_value), _FLOOR)
         loss_field, loss_title = "gap", "loss − optimum (log)"
     else:
-        paths["gap"] = np.maximum(paths["loss"], _FLOOR)
-        loss_field, loss_title = "gap", "loss (log)"
+        # No known optimum: a log axis of the loss itself would clip a loss that goes negative
+        # (a typed formula) and show a crash. The gap to the lowest loss seen is true.
+        lowest = float(np.nanmin(paths["loss"])) if len(paths) else 0.0
+        paths["gap"] = np.maximum(paths["loss"] - lowest, _FLOOR)
+        loss_field, loss_title = "gap", "loss − lowest seen (log)"
     metrics = [_metric_view(sweep, loss_field, loss_title, _log_domain(paths["gap"], top),
                             metric_width, metric_height)]
     if "distance" in paths:
@@ -375,10 +378,13 @@ def whatif_lesson_spec(
         if tangent:
             out.append(
                 {"data": data, "transform": [chosen, _CURRENT,
-                 {"calculate": f"datum.w - {half!r}", "as": "w0"},
-                 {"calculate": f"datum.w + {half!r}", "as": "w1"},
-                 {"calculate": f"datum.loss - datum.gradient * {half!r}", "as": "l0"},
-                 {"calculate": f"datum.loss + datum.gradient * {half!r}", "as": "l1"}],
+                 # shorter where the gradient is huge, so both ends stay finite
+                 {"calculate": f"min({half!r}, 1e300 / max(abs(datum.gradient), 1e-300))",
+                  "as": "half"},
+                 {"calculate": "datum.w - datum.half", "as": "w0"},
+                 {"calculate": "datum.w + datum.half", "as": "w1"},
+                 {"calculate": "datum.loss - datum.gradient * datum.half", "as": "l0"},
+                 {"calculate": "datum.loss + datum.gradient * datum.half", "as": "l1"}],
                  "mark": {"type": "rule", "color": "black", "strokeWidth": 2, "clip": True},
                  "encoding": {"x": {**x, "field": "w0"}, "x2": {"field": "w1"},
                               "y": {**y, "field": "l0"}, "y2": {"field": "l1"}}})
