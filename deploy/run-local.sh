@@ -8,8 +8,9 @@
 # the system nginx service. It waits until every replica and the proxy answer /_stcore/health,
 # prints the URL, and stops everything it started on SIGTERM, SIGINT or exit.
 # Environment: LOSSLAB_RUN_DIR (use this directory instead of a temporary one; kept afterwards),
-# LOSSLAB_FIRST_PORT (first replica port; default PORT + 1), NGINX (the nginx binary),
-# PYTHON (the interpreter). The run directory holds replicas.txt: one "port pid" line each.
+# LOSSLAB_FIRST_PORT (first replica port; default PORT + 1), LOSSLAB_NGINX (the nginx binary;
+# not NGINX, which nginx itself reads), PYTHON (the interpreter).
+# The run directory holds replicas.txt: one "port pid" line each.
 set -euo pipefail
 
 usage() { echo "usage: $0 REPLICAS PORT" >&2; exit 2; }
@@ -21,7 +22,7 @@ port=$2
   || { echo "PORT must be 1024-65000" >&2; exit 2; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+nginx_bin=${LOSSLAB_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 python_bin=${PYTHON:-python3}
 [ -x "$nginx_bin" ] || { echo "nginx not found (Debian: apt-get install nginx)" >&2; exit 1; }
 first=${LOSSLAB_FIRST_PORT:-$((port + 1))}
@@ -85,7 +86,8 @@ error_log $run/logs/error.log warn;
 events { worker_connections 4096; }
 http {
     access_log $run/logs/access.log combined;
-    log_format upstream '\$remote_addr \$upstream_addr \$status "\$request"';
+    # Which replica served whom: affinity id, then the replica(s) tried (tests find a page's replica).
+    log_format upstream '\$losslab_affinity \$upstream_addr \$status "\$request"';
     access_log $run/logs/upstream.log upstream;
     client_body_temp_path $run/temp/body;
     proxy_temp_path $run/temp/proxy;
@@ -97,7 +99,9 @@ http {
 CONF
 
 # healthy URL [PID]: wait for URL/_stcore/health, giving up early when process PID has exited.
-healthy() { "$python_bin" - "$@" <<'PY'
+# Run in the background and waited for, so that a signal stops the script at once.
+healthy() { _healthy "$@" & wait $!; }
+_healthy() { "$python_bin" - "$@" <<'PY'
 import sys, time, urllib.request
 def gone(pid):
     try:
@@ -125,7 +129,8 @@ for i in $(seq 0 $((replicas - 1))); do
     tail -20 "$run/logs/replica-$p.log" >&2; exit 1; }
 done
 "$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/logs/error.log" -t -q
-"$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/logs/error.log"
+# Daemonised; its output goes to the log, not to whoever reads this script's output.
+"$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/logs/error.log" >>"$run/logs/nginx.out" 2>&1
 nginx_started=1
 healthy "http://127.0.0.1:$port" || { echo "nginx did not answer on $port" >&2; exit 1; }
 
