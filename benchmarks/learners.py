@@ -31,11 +31,11 @@ Two ways to run it (loopback only):
 
 ``--learners`` takes a list: one step per count, on the same server, one after the other (each
 step's learners open the link within ``--ramp`` seconds, then interact for ``--minutes``). Before
-the first step one learner opens the link alone (``--no-warm`` to skip): the instructor who
-opened it first. The report gives, per step, the open and interaction times (median, p95, max),
-errors, server CPU-ms per script run and memory per session; then the largest step with p95 ≤
-``--p95-ms`` (500) and 0 errors, per server process. ``--check`` exits 1 unless the last step
-meets that target. ``--json PATH`` keeps every sample.
+the first step one learner opens the link alone on each replica (``--no-warm`` to skip): the
+instructor who opened it first. The report gives, per step, the open and interaction times
+(median, p95, max; interactions also per kind), errors, server CPU-ms per script run and memory
+per session; then the largest step with p95 ≤ ``--p95-ms`` (500) and 0 errors, per process.
+``--check`` exits 1 unless the last step meets that target. ``--json PATH`` keeps every sample.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class Widget:
 class Tally:
     opens: list[float] = field(default_factory=list)  # seconds
     changes: list[float] = field(default_factory=list)
-    kinds: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     error_examples: list[str] = field(default_factory=list)
     opened_at: list[float] = field(default_factory=list)
@@ -287,8 +287,9 @@ async def learner_life(i: int, args, start_at: float, stop_at: float, tally: Tal
                 break
             action, state = change
             try:
-                tally.changes.append(await learner.rerun(state))
-                tally.kinds[action] = tally.kinds.get(action, 0) + 1
+                seconds = await learner.rerun(state)
+                tally.changes.append(seconds)
+                tally.by_kind.setdefault(action, []).append(seconds)
             except (TimeoutError, asyncio.TimeoutError):
                 tally.error("timeout", action)
                 break
@@ -346,8 +347,9 @@ def local_topology(replicas: int):
             line = proc.stdout.readline()
             if not line.startswith("losslab: http://"):
                 raise RuntimeError("run-local.sh failed: " + line + proc.stdout.read())
-            pids = [int(x.split()[1]) for x in Path(run, "replicas.txt").read_text().splitlines()]
-            yield f"http://127.0.0.1:{port}", pids
+            rows = [x.split() for x in Path(run, "replicas.txt").read_text().splitlines()]
+            yield (f"http://127.0.0.1:{port}", [int(pid) for _, pid in rows],
+                   [f"http://127.0.0.1:{p}" for p, _ in rows])
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -390,7 +392,7 @@ async def run_step(args, learners: int, pids: list[int]) -> dict:
         "seconds": round(wall1 - wall0, 1),
         "opens": len(tally.opens),
         "changes": len(tally.changes),
-        "changes_by_kind": tally.kinds,
+        "change_ms_by_kind": {k: summary(v) for k, v in sorted(tally.by_kind.items())},
         "errors": tally.errors,
         "error_examples": tally.error_examples,
         "open_ms": summary(tally.opens),
@@ -435,8 +437,10 @@ def print_step(r: dict) -> None:
           f"(load average at end {r['load_average_end']}):")
     print(f"  opened {r['opens']}/{r['learners']}: median {o['median']} ms, p95 {o['p95']} ms, "
           f"max {o['max']} ms")
-    print(f"  interactions {c['n']} {r['changes_by_kind']}: median {c['median']} ms, "
-          f"p95 {c['p95']} ms, max {c['max']} ms")
+    print(f"  interactions {c['n']}: median {c['median']} ms, p95 {c['p95']} ms, "
+          f"max {c['max']} ms")
+    for kind, k in r["change_ms_by_kind"].items():
+        print(f"    {kind}: {k['n']}, median {k['median']} ms, p95 {k['p95']} ms")
     print(f"  errors {errors} {r['errors'] or ''}")
     for e in r["error_examples"]:
         print("    " + e)
@@ -457,12 +461,13 @@ def meets(r: dict, p95_ms: float) -> bool:
 async def main_async(args, pids: list[int]) -> list[dict]:
     print(f"{args.url}/?{args.query.lstrip('?')}; server processes {pids}; "
           f"load average {load_average()}; {os.cpu_count()} cores")
-    if args.warm:
+    if args.warm:  # each replica directly: the proxy's hash might pick the same one twice
         rss0 = rss_mib(pids)
         tally = Tally()
         stop = time.monotonic()  # open only
-        await asyncio.gather(*(learner_life(-1 - k, args, 0, stop, tally)
-                               for k in range(len(pids))))
+        await asyncio.gather(*(
+            learner_life(-1 - k, argparse.Namespace(**{**vars(args), "url": url}), 0, stop, tally)
+            for k, url in enumerate(args.warm_urls)))
         print(f"warm-up: first open {summary(tally.opens)['max']} ms; "
               f"memory {rss0:.0f} → {rss_mib(pids):.0f} MiB; errors {tally.errors or 0}")
     results = []
@@ -510,9 +515,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     with contextlib.ExitStack() as stack:
         if args.replicas:
-            args.url, pids = stack.enter_context(local_topology(args.replicas))
+            args.url, pids, args.warm_urls = stack.enter_context(local_topology(args.replicas))
         else:
-            pids = args.pid
+            pids, args.warm_urls = args.pid, [args.url]
             if not pids:
                 print("note: no --pid, so no server CPU or memory figures", file=sys.stderr)
         results = asyncio.run(main_async(args, pids))
