@@ -8,3 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def pytest_collection_modifyitems(items):
+    """Coverage measures the app layer as the AppTest tests drive it: every other test runs
+    untraced (pytest-cov's ``no_cover``), since tracing slows the maths tests for nothing."""
+    for item in items:
+        if not item.path.name.startswith("test_app"):
+            item.add_marker("no_cover")

@@ -36,7 +36,7 @@ def own_run(surface, name, lr, start, steps=30, **kw):
                        steps=steps, **kw)
 
 
-@pytest.mark.parametrize("name", ["booth", "rosenbrock", "himmelblau", "matyas"])
+@pytest.mark.parametrize("name", ["booth", "rosenbrock", "himmelblau"])
 def test_the_bound_beside_the_rate_is_two_over_the_largest_curvature(name):
     at = open_app(surface=name)
     curvature = largest_curvature(surfaces.get(name), starts(at))
@@ -60,8 +60,7 @@ def test_the_bound_follows_a_new_start_at_once():
 # Booth: λmax = 18, so 1/λ ≈ 0.056 and 2/λ ≈ 0.111.
 @pytest.mark.parametrize(
     ("lr", "words"),
-    [(0.02, "creeps straight"), (0.05, "creeps straight"), (0.06, "oscillates, but converges"),
-     (0.1, "oscillates, but converges"), (0.12, "diverges"), (0.3, "diverges")],
+    [(0.05, "creeps straight"), (0.06, "oscillates, but converges"), (0.12, "diverges")],
 )
 def test_two_weight_regime_sentence_matches_what_the_run_does(lr, words):
     at = open_app(surface="booth")
