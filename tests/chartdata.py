@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def spec(element) -> dict:
@@ -14,26 +15,63 @@ def spec(element) -> dict:
     return json.loads(element.proto.spec)
 
 
+def _tables(element) -> dict[str, pa.Table]:
+    return {ds.name: pa.ipc.open_stream(ds.data.data).read_all() for ds in element.proto.datasets}
+
+
 def frames(element) -> dict[str, pd.DataFrame]:
     """Every dataset of a chart element, decoded from Arrow, by name."""
-    out = {}
-    for ds in element.proto.datasets:
-        table = pa.ipc.open_stream(ds.data.data).read_all()
-        out[ds.name] = table.to_pandas()
+    out = {name: table.to_pandas() for name, table in _tables(element).items()}
     inline = spec(element).get("datasets", {})
     for name, rows in inline.items():
         out[name] = pd.DataFrame(rows)
     return out
 
 
+def datasets(charts, name: str) -> list[pd.DataFrame]:
+    """The rows of dataset ``name`` in each of ``charts`` that has it (e.g. ``at.get(
+    "vega_lite_chart")``), in page order."""
+    found = []
+    for element in charts:
+        table = frames(element).get(name)
+        if table is not None:
+            found.append(table)
+    return found
+
+
+def rows_with(charts, *columns: str) -> list[pd.DataFrame]:
+    """Every dataset of ``charts`` that has all of ``columns`` (e.g. ``"step", "w"``)."""
+    return [
+        df for element in charts for df in frames(element).values()
+        if all(c in df.columns for c in columns)
+    ]
+
+
+def _non_finite(value: object) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _walk(node: object) -> bool:
+    if isinstance(node, dict):
+        return any(_walk(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_walk(v) for v in node)
+    return _non_finite(node)
+
+
 def non_finite_cells(element) -> list[str]:
-    """Names of datasets holding NaN or ±inf in a numeric column (nulls from gaps excepted)."""
+    """Where a chart element holds NaN or ±inf: numeric dataset columns (a null, which is how
+    a gap is sent, is not counted) and anywhere in the spec itself (``NaN``/``Infinity`` in
+    the JSON, which a browser's JSON parser rejects)."""
     bad = []
-    for name, df in frames(element).items():
-        for col in df.columns:
-            values = df[col]
-            if values.dtype.kind == "f" and np.isinf(values.to_numpy()).any():
+    for name, table in _tables(element).items():
+        for col, column in zip(table.column_names, table.columns, strict=True):
+            if pa.types.is_floating(column.type) and (
+                pc.any(pc.is_nan(column)).as_py() or pc.any(pc.is_inf(column)).as_py()
+            ):
                 bad.append(f"{name}.{col}")
+    if _walk(json.loads(element.proto.spec)):
+        bad.append("spec")
     return bad
 
 
