@@ -18,6 +18,7 @@ settings.load_profile("losslab")
 # Database fixtures for class mode (SQLite and a throwaway PostgreSQL), shared with tests/e2e.
 from tests.databases import db_url, postgres_url  # noqa: E402, F401
 
+
 def pytest_collection_modifyitems(items):
     """Coverage measures the app layer as the AppTest tests drive it: every other test runs
     untraced (pytest-cov's ``no_cover``), since tracing slows the maths tests for nothing."""
