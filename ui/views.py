@@ -133,19 +133,19 @@ def one_weight_view(scene: Scene) -> None:
     for name, h, rate in zip(scene.names, histories, rates, strict=True):
         last = len(h) - 1
         prefix = f"{name}: " if len(histories) > 1 else ""
-        if window is not None:  # the chart may show another rate: say which one this is
-            prefix = f"{name} at the sidebar's lr = {rate:g}: "
+        # The chart may show another rate than the sidebar's: say which one these numbers are.
+        at = f" at lr = {rate:g} (the sidebar's)" if window is not None else ""
         if h.diverged_at is not None:
             hint = (f" Lower the learning rate below {bound:.3g}."
                     if bound is not None and np.isfinite(bound) else "")
             st.warning(
-                f"{prefix}Diverged at step {h.diverged_at}: w ran away, so the path is drawn "
-                f"up to step {last}.{hint}"
+                f"{prefix}Diverged at step {h.diverged_at}{at}: w ran away, so the path is "
+                f"drawn up to step {last}.{hint}"
             )
         else:
             w, g = float(h.params[last, 0]), float(h.grad[last, 0])
             st.write(
-                f"{prefix}After {last} steps w = {w:.4g} with loss {h.loss[last]:.3g}; "
+                f"{prefix}After {last} steps{at} w = {w:.4g} with loss {h.loss[last]:.3g}; "
                 f"{charts.step_sentence(w, g)}."
             )
     st.caption(

@@ -9,10 +9,11 @@ def test_opening_view_draws_the_lesson_without_exception(page, server_url, tmp_p
     page.goto(server_url)
     wait_for_app(page, charts=1)
     assert page.locator('[data-testid="stException"]').count() == 0
-    # The lesson figure is one Vega view holding both panels and the step slider.
+    # The lesson figure is one Vega view holding both panels, the step and the rate controls.
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     assert chart.locator("canvas, svg.marks").count() >= 1
-    assert chart.locator('input[type="range"]').count() == 1
+    names = chart.locator('input[type="range"]').evaluate_all("els => els.map(e => e.name)")
+    assert names == ["step", "lr_1"]
     page.screenshot(path=str(tmp_path / "lesson.png"), full_page=True)
     assert (tmp_path / "lesson.png").stat().st_size > 10_000
 
@@ -44,5 +45,6 @@ def test_a_diverging_rate_shows_a_warning_in_the_page(page, server_url):
     thumb = slider.get_by_role("slider")
     thumb.focus()
     thumb.press("End")
-    page.get_by_text("Diverged at step").wait_for(timeout=20_000)
+    page.locator('[data-testid="stAlertContentWarning"]', has_text="Diverged at step").wait_for(
+        timeout=20_000)
     assert page.locator('[data-testid="stException"]').count() == 0
