@@ -48,7 +48,7 @@ LESSON_QUERY = "?view=lesson"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--app", type=Path, default=ROOT / "benchmarks" / "whatif_app.py")
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py")
     parser.add_argument("--query", default=MAP_QUERY, help=f"the map's page (default {MAP_QUERY})")
     parser.add_argument("--lesson-query", default=LESSON_QUERY,
                         help=f'the lesson\'s page (default {LESSON_QUERY}; "" skips it)')

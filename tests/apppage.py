@@ -21,10 +21,22 @@ TEXT_KINDS = ("title", "subheader", "markdown", "caption", "warning", "info", "e
               "latex", "code")
 
 
+STORY_FREE = {"opt": "sgd", "steps": "30"}
+"""What these tests add to a link naming a surface without its runs: plain gradient descent for
+30 steps, the page they reason about (a surface's own story is tested in ``test_stories`` and
+``test_app``)."""
+
+
 def open_app(query: dict[str, str] | None = None, **more: str) -> AppTest:
-    """A new session opened from a link with ``query`` (and ``more``) in it."""
+    """A new session opened from a link with ``query`` (and ``more``) in it; a surface link
+    that names no runs gets ``STORY_FREE``'s."""
+    link = {**(query or {}), **more}
+    if "surface" in link and not {"opt", "lr"} & set(link) and link["surface"] != "custom":
+        link = {**STORY_FREE, **link}
+    elif "surface" in link and link["surface"] != "custom":
+        link = {"steps": "30", **link}
     at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in {**(query or {}), **more}.items():
+    for key, value in link.items():
         at.query_params[key] = value
     at.run()
     ok(at)
@@ -95,8 +107,27 @@ def path_rows(at: AppTest) -> pd.DataFrame:
     assert main, "the page draws no chart"
     for df in chartdata.frames(main[0]).values():
         if "step" in df.columns and ("w" in df.columns or "w1" in df.columns) and len(df):
-            return df
+            return drawn_rows(main[0], df)
     return pd.DataFrame()
+
+
+def drawn_rows(element, df: pd.DataFrame) -> pd.DataFrame:
+    """Rows over a window of rates (a ``rung`` column): the ones at each run's chosen rung and
+    decay, as the figure first draws them, named as its legend names them."""
+    if "rung" not in df.columns:
+        return df
+    params = {p["name"]: p.get("value") for p in chartdata.spec(element).get("params", [])}
+    rung = df["run"].map(lambda k: params.get(f"lr_{k + 1}", 0))
+    beta = df["run"].map(lambda k: params.get(f"beta_{k + 1}", 0))
+    chosen = df[(df["rung"] == rung) & (df["beta"] == beta)].copy()
+    outcomes = next((o for o in chartdata.frames(element).values()
+                     if "line" in o.columns and "rung" in o.columns), None)
+    if outcomes is not None:  # "Adam: converging   (lr = 0.05)": the name and its outcome
+        legend = {(r.run, r.rung, r.beta): r.line.split("   (")[0]
+                  for r in outcomes.itertuples()}
+        chosen["optimizer"] = [legend.get((r.run, r.rung, r.beta), "")
+                               for r in chosen.itertuples()]
+    return chosen.reset_index(drop=True)
 
 
 def legend_names(at: AppTest) -> list[str]:
@@ -139,7 +170,7 @@ def widget(at: AppTest, key: str):
 def starts(at: AppTest) -> tuple[float, ...]:
     """The start point the run controls show, in axis order."""
     inputs = sorted(
-        (w for w in at.number_input if w.key and w.key.startswith("w_start_")),
+        (w for w in at.number_input if w.key and re.fullmatch(r"w_start_\d+_.*", w.key)),
         key=lambda w: w.key,
     )
     return tuple(float(w.value) for w in inputs)

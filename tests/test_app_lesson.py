@@ -139,8 +139,6 @@ def test_a_link_with_another_input_x_states_its_bound():
     assert number_after(line, "1/x² =") == pytest.approx(1 / 2.25, rel=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason="the sidebar's bound is worked out from the settings "
-                   "before this rerun's widgets, so it shows the previous x until the next rerun")
 def test_the_one_weight_bound_follows_the_input_x_at_once():
     at = open_app()
     at.slider(key="w_x").set_value(1.5)

@@ -105,7 +105,12 @@ def upload(scene: Scene) -> None:
                 st.error(f"Those rows cannot be used: {plain(problem)} Your previous data is kept.")
             else:
                 state.keep_uploaded(data.x, data.y)
-                st.success(f"Using your {len(data.x):,} rows.")
+                # The scene was built before this click: draw the new rows' surface at once.
+                state.flash(f"Using your {len(data.x):,} rows.")
+                st.rerun()
+        done = state.take_flash()
+        if done:
+            st.success(done)
         rows = state.uploaded()
         if rows is not None:
             st.caption(f"Drawing the surface of your {len(rows.x):,} rows "
@@ -144,7 +149,7 @@ def data_space(scene: Scene, legend: list[str]) -> None:
             _batch_noise(histories[0])
 
 
-def slices(scene: Scene) -> None:
+def slices(scene: Scene, legend: list[str]) -> None:
     s, first = scene.settings, scene.histories[0]
     panel = st.expander("Slices through the current point", key="x_slices", on_change="rerun")
     if not panel.open:
@@ -153,7 +158,7 @@ def slices(scene: Scene) -> None:
     show(charts.compose(step, charts.slice_charts(scene.surface, first, step)),
          s, "slice_chart", panel)
     panel.caption(
-        f"Slices of the surface through {scene.names[0]}'s iterate: along w1 with w2 held, and "
+        f"Slices of the surface through {legend[0]}'s iterate: along w1 with w2 held, and "
         "along w2 with w1 held. Each tangent's slope is one component of the gradient."
     )
 

@@ -143,11 +143,12 @@ class Scene:
         except ValueError as problem:
             return None, str(problem)
 
-    def legend(self, histories: list[History]) -> list[str]:
-        """Run names with how each run ended ("Adam: converging", "… diverged at step 3");
-        empty while the runs are hidden (``histories`` empty)."""
+    def legend(self, histories: list[History], names: tuple[str, ...] | None = None
+               ) -> list[str]:
+        """Run names (``names``, else the scene's) with how each run ended ("Adam:
+        converging", "… diverged at step 3"); empty while the runs are hidden."""
         out = []
-        for name, h in zip(self.names, histories, strict=False):
+        for name, h in zip(names or self.names, histories, strict=False):
             outcome = descent.label(h, self.surface)
             out.append(f"{name}: diverged at step {h.diverged_at}" if outcome == "diverged"
                        else f"{name}: {outcome}")

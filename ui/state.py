@@ -129,6 +129,18 @@ def drop_uploaded() -> None:
     st.session_state.pop(_UPLOADED, None)
 
 
+_FLASH = "flash"
+
+
+def flash(text: str) -> None:
+    """A sentence to show once, on the next run (after a rerun that redraws the page)."""
+    st.session_state[_FLASH] = text
+
+
+def take_flash() -> str:
+    return st.session_state.pop(_FLASH, "")
+
+
 # ---------------------------------------------------------------------------- lesson answers
 
 

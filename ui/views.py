@@ -32,6 +32,9 @@ def stability_note(scene: Scene, slot) -> None:
     if slot is None or a is None:
         return
     with slot.container():
+        if a.curvature == 0:  # a flat loss: no learning rate moves anything
+            st.info(a.lines[0])
+            return
         for line in a.lines[:-1]:
             st.caption(line)
         if len(a.lines) > 1:
@@ -184,7 +187,8 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     size = int(420 * presenter_scale(s))
     field = gradient_field
     window, _ = scene.rate_window if histories else (None, "")
-    if window is not None:
+    if window is not None:  # the figure's legend names runs without their rate
+        legend = scene.legend(histories, window_names(scene))
         if scene.source == "registry":
             spec = compute.whatif_map(compute.surface_key(scene.runs),
                                       compute.run_key(scene.runs), window_names(scene),
@@ -216,7 +220,7 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         return
     if surface.data is not None:
         panels.data_space(scene, legend)
-    panels.slices(scene)
+    panels.slices(scene, legend)
     panels.three_d(scene)
     panels.details(scene)
 

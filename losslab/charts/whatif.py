@@ -314,8 +314,9 @@ def whatif_map_spec(
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
-    margin = 0.05 * ((hi - lo) or 1.0)
-    return lo - margin, hi + margin
+    # Scaled before subtracting, and clamped, so huge losses never make an infinite domain.
+    margin = (0.05 * hi - 0.05 * lo) or 1.0
+    return max(lo - margin, -1e300), min(hi + margin, 1e300)
 
 
 def whatif_lesson_spec(
