@@ -78,7 +78,7 @@ def test_openings_are_immutable_data():
     assert isinstance(o.runs, tuple) and all(isinstance(r.start, tuple) for r in o.runs)
     assert o.start is None  # two starts
     assert SURFACES["rosenbrock"].opening.start == (-1.2, 1.0)
-    assert SURFACES["rosenbrock"].opening.learning_rates == (0.0015, 0.0015, 0.5, 1.0)
+    assert SURFACES["rosenbrock"].opening.learning_rates == (0.0013, 0.0013, 0.5, 1.0)
 
 
 def test_an_opening_refuses_what_no_view_could_show():

@@ -8,7 +8,7 @@ of tuples) so the app can turn one into settings, a test can run it, and a lesso
 >>> from losslab import surfaces
 >>> o = surfaces.SURFACES["rosenbrock"].opening
 >>> o.optimizers, o.steps
-(('sgd', 'momentum', 'adam'), 500)
+(('sgd', 'momentum', 'adam', 'newton'), 500)
 """
 
 from __future__ import annotations
