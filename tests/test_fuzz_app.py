@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from losslab import optimizers, surfaces
 from tests import chartdata
+from tests.permalink_corpus import HEAVY_LINKS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EXAMPLES = int(os.environ.get("LOSSLAB_FUZZ_EXAMPLES", "300"))
@@ -39,8 +40,14 @@ RATES = st.one_of(
 )
 
 
+HEAVY = st.sampled_from([dict(query) for _, query, _ in HEAVY_LINKS])
+"""The heavy corners of the hardening corpus: every run also opens some of them."""
+
+
 @st.composite
 def links(draw) -> dict[str, str]:
+    if draw(st.integers(0, 9)) == 0:  # one link in ten from the heavy corners
+        return draw(HEAVY)
     query: dict[str, str] = {}
     surface = draw(st.sampled_from([*surfaces.SURFACES, "custom"]))
     query["surface"] = surface
@@ -54,7 +61,8 @@ def links(draw) -> dict[str, str]:
     query["steps"] = draw(st.sampled_from(["1", "2", "30", "200", "5000", "0", "-5"]))
     optional = {
         "x": NUMBERS, "y": NUMBERS, "kappa": NUMBERS, "res": st.sampled_from(["2", "50", "400"]),
-        "sched": st.sampled_from(["constant", "step", "exponential", "cosine", "warmup"]),
+        "sched": st.sampled_from(["constant", "step", "exponential", "cosine", "warmup",
+                                  "onecycle", "plateau", "polynomial", "restarts"]),
         "gamma": NUMBERS, "period": st.sampled_from(["1", "10", "5000"]),
         "batch": st.sampled_from(["0", "1", "7", "100000"]),
         "mom": NUMBERS, "b1": NUMBERS, "b2": NUMBERS, "damp": NUMBERS,
