@@ -21,9 +21,12 @@ def presenter_scale(s: Settings) -> float:
     return 1.15 if s.presenter else 1.0
 
 
-def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) -> None:
+def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st, *,
+         pick: bool = False):
     """Draw a chart spec (built by ``charts.compose``, or an Altair chart), larger type on a
-    projector. Specs are passed as dictionaries so Altair does not copy and re-validate them."""
+    projector. Specs are passed as dictionaries so Altair does not copy and re-validate them.
+    With ``pick``, a click on the map's cells is sent back: the point clicked (w1, w2) is
+    returned, else ``None``."""
     if not isinstance(spec, dict):
         spec = spec.to_dict(validate=False)
     config = {**spec.get("config", {}), "legend": {"labelLimit": 320}}
@@ -35,4 +38,13 @@ def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st) ->
     # Datasets named by position, not content: a rerun with new rows then keeps the spec
     # identical and the browser swaps the rows in instead of rebuilding the chart.
     spec = charts.stable_names(spec)
-    container.vega_lite_chart(spec=spec, width="content", key=key)
+    if not pick:
+        container.vega_lite_chart(spec=spec, width="content", key=key)
+        return None
+    event = container.vega_lite_chart(spec=charts.start_picker(spec), width="content", key=key,
+                                      on_select="rerun", selection_mode=[charts.START_PICK])
+    points = (event or {}).get("selection", {}).get(charts.START_PICK) or []
+    point = points[0] if isinstance(points, list) and points else None
+    if not isinstance(point, dict) or "w1" not in point or "w2" not in point:
+        return None
+    return float(point["w1"]), float(point["w2"])

@@ -107,6 +107,23 @@ def pick_network(trained: bool) -> None:
     replace_all(dataclasses.replace(current(), **settings.network_opening(config)))
 
 
+_PICKED = "picked_start"
+
+
+def start_picked(point: tuple[float, float]) -> bool:
+    """A point clicked on the map: when it is a new click, the runs restart there (the link
+    records it) and ``True`` is returned. The chart keeps reporting its last click, so the
+    same point is applied once."""
+    if st.session_state.get(_PICKED) == point:
+        return False
+    st.session_state[_PICKED] = point
+    import dataclasses
+
+    start = tuple(min(max(round(v, 4), -100.0), 100.0) for v in point)
+    replace_all(dataclasses.replace(current(), start=start, starts=(), step=None))
+    return True
+
+
 # ---------------------------------------------------------------------------- uploaded rows
 
 

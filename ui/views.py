@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from losslab import charts
-from ui import browser, compute, panels, questions
+from ui import browser, compute, panels, questions, state
 from ui.chart import presenter_scale, show
 from ui.scene import Scene
 from ui.sidebar import Controls
@@ -203,7 +203,9 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     else:
         spec = compute.map_spec_of(surface, grid, list(zip(legend, histories, strict=False)),
                                    s.step, size, rates=s.schedule != "constant", field=field)
-    show(spec, s, "surface_chart")
+    picked = show(spec, s, "surface_chart", pick=not s.presenter)
+    if picked is not None and state.start_picked(picked):
+        st.rerun()  # the runs restart from the point clicked on the map
     if not histories:
         return
     browser.playback_controls()

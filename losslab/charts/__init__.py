@@ -35,12 +35,14 @@ from losslab.charts.compose import (
 from losslab.charts.maps import (
     ARROWS_DATA,
     PATHS_DATA,
+    START_PICK,
     PathShape,
     data_space_chart,
     fill_paths,
     path_overlay,
     path_skeleton,
     path_tables,
+    start_picker,
     surface_map,
 )
 from losslab.charts.metrics import (
@@ -89,6 +91,7 @@ __all__ = [
     "PATHS_DATA",
     "SHAPES",
     "STEP",
+    "START_PICK",
     "LessonShape",
     "MetricShape",
     "PathShape",
@@ -121,6 +124,7 @@ __all__ = [
     "records",
     "slice_charts",
     "stable_names",
+    "start_picker",
     "step_param",
     "step_sentence",
     "surface_map",

@@ -41,7 +41,10 @@ __all__ = [
     "path_overlay",
     "path_skeleton",
     "path_tables",
+    "CELLS_VIEW",
     "MAX_RUNS",
+    "START_PICK",
+    "start_picker",
     "MAX_PATH_POINTS",
     "MOMENTUM_STATE_NAMES",
     "arrow_frame",
@@ -216,6 +219,21 @@ def _field_frame(surface: Surface, grid: Grid, resolution: int) -> pd.DataFrame:
     return out
 
 
+CELLS_VIEW = "losslab_cells"
+"""The name of the map's invisible cells (hover read-out; a click there picks a point)."""
+START_PICK = "start_pick"
+"""The point selection of a click on the map's cells: (w1, w2) of the cell's centre."""
+
+
+def start_picker(spec: dict) -> dict:
+    """``spec`` (a map, alone or composed) with a click on its cells selecting their centre:
+    the app restarts the runs there (one round trip, through the chart's selection event)."""
+    pick = {"name": START_PICK, "views": [CELLS_VIEW],
+            "select": {"type": "point", "fields": ["w1", "w2"], "on": "click",
+                       "clear": False, "toggle": False}}
+    return {**spec, "params": [*spec.get("params", []), pick]}
+
+
 def _hover_frame(surface: Surface, grid: Grid, n: int) -> pd.DataFrame:
     """An ``n × n`` lattice of cell centres carrying (w1, w2, loss) for tooltips."""
     coarse = evaluate(surface, n, grid.window)
@@ -243,6 +261,7 @@ def _hover_layer(surface: Surface, grid: Grid, raster: Raster, n: int, x, y, tip
         .encode(x=x("left"), x2="right:Q", y=y("bottom"), y2="top:Q",
                 fill=_loss_legend_fill(raster),
                 tooltip=[*tip_w, alt.Tooltip("loss:Q", title="loss", format=_FMT)])
+        .properties(name=CELLS_VIEW)
     )
 
 

@@ -96,3 +96,23 @@ def test_the_lesson_rate_walks_from_creep_to_divergence_without_a_message(page, 
     assert any("diverged at step" in t for t in chart_texts(page))
     page.wait_for_timeout(800)
     assert len(sent) == quiet
+
+
+def test_clicking_the_map_restarts_the_runs_from_the_point_clicked(page, whatif_url):
+    page.goto(whatif_url + MAP)
+    wait_for_app(page, charts=1, timeout=90_000)
+    control(page, "lr_1").wait_for(state="attached")
+    starts = page.locator('[data-testid="stSidebar"] input[aria-label^="Start"]')
+    before = [s.input_value() for s in starts.all()]
+    box = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+    # The map's plot area: 420 px square, about 70 px in from the chart's left and 40 px down.
+    page.mouse.click(box["x"] + 70 + 0.75 * 420, box["y"] + 40 + 0.25 * 420)
+    page.wait_for_function(
+        "(old) => { const v = [...document.querySelectorAll("
+        "'[data-testid=stSidebar] input[aria-label^=\"Start\"]')].map(i => i.value);"
+        " return v.length === 2 && v.join() !== old.join(); }", arg=before, timeout=30_000)
+    w1, w2 = (float(s.input_value()) for s in starts.all())
+    assert 0.5 < w1 < 1.6 and 1.5 < w2 < 2.6  # the upper right quarter of [-2, 2] × [-1, 3]
+    page.wait_for_function("() => location.search.includes('start=')", timeout=15_000)
+    assert f"start={w1:g},{w2:g}" in page.evaluate("() => decodeURIComponent(location.search)")
+    assert page.locator(NO_EXCEPTION).count() == 0
