@@ -111,7 +111,10 @@ class Surface:
     def grad(self, p: Array) -> Array:
         """Gradient at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, ...)``."""
         p = self._points(p)
-        return np.broadcast_to(np.asarray(self.grad_fn(p), dtype=float), p.shape).copy()
+        g = np.asarray(self.grad_fn(p), dtype=float)
+        if g.shape == p.shape:  # already full: one copy, no broadcasting (every run's hot path)
+            return g.copy()
+        return np.broadcast_to(g, p.shape).copy()
 
     def hessian(self, p: Array) -> Array:
         """Hessian at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, dim, ...)``."""

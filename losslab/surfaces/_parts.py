@@ -13,6 +13,8 @@ AXES_W1_W2 = ("w1", "w2")
 
 def stack_grad(p: Array, g1: Array | float, g2: Array | float) -> Array:
     """The gradient ``(2, ...)`` from its two components, each broadcast to ``p.shape[1:]``."""
+    if p.ndim == 1:  # one point, the hot path of every run: no broadcasting machinery
+        return np.array([float(g1), float(g2)])
     shape = p.shape[1:]
     return np.stack([np.broadcast_to(g1, shape), np.broadcast_to(g2, shape)])
 
