@@ -19,9 +19,12 @@ settings.load_profile("losslab")
 from tests.databases import db_url, postgres_url  # noqa: E402, F401
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Coverage measures the app layer as the AppTest tests drive it: every other test runs
     untraced (pytest-cov's ``no_cover``), since tracing slows the maths tests for nothing."""
+    plugin = config.pluginmanager.getplugin("_cov")
+    if plugin is None or getattr(plugin, "cov_controller", None) is None:
+        return  # coverage is off (--no-cov, or pytest-cov absent): nothing to pause
     for item in items:
         if not item.path.name.startswith("test_app"):
             item.add_marker("no_cover")
