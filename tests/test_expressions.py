@@ -21,7 +21,9 @@ from losslab.expressions import ExpressionError, compile_expression, normalise, 
 from tests.expression_corpus import HEAVY, HOSTILE, LIVE_PAYLOAD, VALID
 
 ROOT = Path(__file__).resolve().parents[1]
-PER_ITEM_SECONDS = 0.1
+PER_ITEM_SECONDS = 0.25
+"""CPU per hostile input, at most: a quarter of the one-second answer every formula gets, so a
+regression shows while the product of nineteen sines (about 0.1 s) passes on a loaded machine."""
 CORPUS_TIMEOUT_SECONDS = 60
 
 # Runs in a fresh interpreter from an empty directory: one warm-up formula (a running server
@@ -150,7 +152,7 @@ def test_every_rejection_names_the_problem(corpus_run):
     assert not vague
 
 
-def test_every_rejection_takes_under_100_ms(corpus_run):
+def test_every_rejection_takes_a_fraction_of_a_second(corpus_run):
     records, _ = corpus_run
     slow = [(HOSTILE[r["index"]].text[:60], r["cpu_seconds"]) for r in records
             if r["cpu_seconds"] >= PER_ITEM_SECONDS]  # fmt: skip
