@@ -61,7 +61,7 @@ UNREACHABLE = "The class is unreachable right now; the lesson works on its own."
 CODE, KEY, ROLE, TOKEN = "class_code", "class_key", "class_role", "class_token"
 NOTICE, SEEN, JOINED = "class_notice", "class_seen", "class_joined"
 PRESENTER, STUDENT = "presenter", "student"
-LINK_CODE, LINK_KEY = "class", "key"
+LINK_CODE, LINK_KEY = state.CLASS_KEYS
 
 
 # ------------------------------------------------------------------------------ database

@@ -45,10 +45,15 @@ def link_warnings() -> list[str]:
     return st.session_state.get(_LINK_WARNINGS) or []
 
 
+CLASS_KEYS = ("class", "key")
+"""Class mode's own link keys (``ui/classroom.py``): not settings, kept in the address bar."""
+
+
 def store(new: Settings) -> None:
     """Keep ``new`` and mirror it in the address bar (only what differs from defaults)."""
     st.session_state[SETTINGS] = new
     query = permalink.to_query(new)
+    query.update({k: st.query_params[k] for k in CLASS_KEYS if k in st.query_params})
     if query != {key: st.query_params.get(key) for key in st.query_params}:
         st.query_params.from_dict(query)
 

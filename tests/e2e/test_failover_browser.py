@@ -120,7 +120,7 @@ def test_a_page_whose_replica_dies_comes_back_on_the_other_with_its_settings(
     finished: list[int] = []  # per WebSocket the page opened: runs finished on it
     page.on("websocket", lambda ws: watch_runs(ws, finished))
     try:
-        page.goto(url + "/?surface=rosenbrock&opt=sgd&lr=0.0008")
+        page.goto(url + "/?surface=rosenbrock&opt=sgd&lr=0.0008&start=-1.6,2.6&steps=30")
         wait_for_app(page, charts=1)
         legend_says(page, "Gradient descent: converging")
 
