@@ -39,24 +39,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'losslab' has no attribute {name!r}")
 
 
-
-__all__ = [
-    "budget",
-    "charts",
-    "classroom",
-    "cpu_limit",
-    "descent",
-    "export",
-    "expressions",
-    "ledger",
-    "lessons",
-    "optimizers",
-    "permalink",
-    "schedules",
-    "settings",
-    "stability",
-    "surfaces",
-    "userdata",
-    "whatif",
-]
+__all__ = sorted(_MODULES)
 __version__ = "0.1.0"
