@@ -61,6 +61,7 @@ __all__ = [
     "network_kwargs",
     "network_opening",
     "number_text",
+    "opening_fields",
     "opening_of",
     "optimizer_kwargs",
     "quoted",
@@ -469,6 +470,11 @@ def opening_of(surface: str, s: Settings) -> dict[str, object]:
             dataclasses.replace(s, surface=surface))).opening
     except ValueError:
         return {}
+    return opening_fields(opening)
+
+
+def opening_fields(opening: surfaces.Opening | None) -> dict[str, object]:
+    """The settings fields of a surface's opening (empty for ``None``)."""
     if opening is None:
         return {}
     rates = opening.learning_rates

@@ -20,7 +20,7 @@ import numpy as np
 
 from losslab import budget, descent, grids, landscape, stability, whatif
 from losslab.descent import History
-from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs, opening_of
+from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs, opening_fields
 from losslab.surfaces import Surface
 from ui import compute, state
 
@@ -76,7 +76,7 @@ class Scene:
         """What to look for, when the runs are the surface's own opening (its story)."""
         if self.surface is None or self.surface.opening is None or self.sweep:
             return ""
-        opening = opening_of(self.settings.surface, self.settings)
+        opening = opening_fields(self.surface.opening)  # the built surface's: no rebuild
         runs = ("optimizers", "learning_rates", "starts", "start", "steps")
         if opening and all(getattr(self.settings, k) == opening[k] for k in runs):
             return self.surface.opening.caption
