@@ -3,6 +3,10 @@
 One pipeline per rerun: the settings (from the link, then the sidebar) → the scene (the
 surface, its runs, their stability; ``ui/scene.py``) → the view that draws it (``ui/views.py``).
 All maths lives in ``losslab/``.
+
+The page has two parts. What it is about (lesson, view, surface) is drawn by ``main``; a change
+there redraws everything. What the runs do (optimisers, steps, start, display) and the view are
+drawn by ``lab``, a fragment: a change there reruns and redraws only the lab.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ def page(presenter: bool) -> None:
         st.title("Loss surfaces and gradients")
 
 
-def main() -> None:
-    classroom.take_from_link()  # ?class= and ?key= are not settings
-    settings = state.current()
-    page(settings.presenter)
-    controls = sidebar.controls(settings)
+def lab(fragment: bool = False) -> None:
+    """The run controls, the scene they make and its view."""
+    if fragment and (state.take_redraw() or classroom.active()):
+        st.rerun()  # a move re-seeded every widget, or a class began: redraw the whole page
+    before = state.current()
+    controls = sidebar.controls(before)
     settings = classroom.follow(controls.settings)  # in a class: its lesson and its reveal
     current = scene.build(settings, state.uploaded())
     fitted = settings_rules.fit_dimension(settings, current.dim)
@@ -49,11 +54,28 @@ def main() -> None:
         state.replace_all(fitted)
         st.rerun()
     state.store(settings)
+    if fragment and settings.presenter != before.presenter:
+        st.rerun()  # presenter mode changes the page itself
     sidebar.share_panel(settings, lambda: current.windows)
     views.draw(current, controls)
     if settings.surface == CUSTOM:
         st.caption("Formulas are read by a strict parser: only numbers, w/w1/w2/b, x, y, "
                    "operators and the listed functions are accepted.")
+
+
+lab_fragment = st.fragment(lab)
+
+
+def main() -> None:
+    classroom.take_from_link()  # ?class= and ?key= are not settings
+    state.take_redraw()  # this run draws everything
+    settings = state.current()
+    page(settings.presenter)
+    state.keep(sidebar.pickers(settings))
+    if classroom.active():
+        lab()  # a class's panels poll in fragments of their own, which may not nest
+    else:
+        lab_fragment(fragment=True)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ MAX_LEARNERS = 400
 MAX_MINUTES = 10.0
 CONNECT_TIMEOUT = 10.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-FINISHED = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
+FINISHED = {ForwardMsg.ScriptFinishedStatus.Value(name)
+            for name in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")}
 ACTIONS = (("lr", 0.60), ("optimiser", 0.25), ("surface", 0.15))
 
 
@@ -122,6 +123,7 @@ class Widget:
     kind: str
     state: WidgetState
     options: list[str]
+    fragment: str = ""  # the fragment that drew it: a change reruns only that fragment
 
 
 # --- one learner -------------------------------------------------------------------------------
@@ -153,6 +155,8 @@ class Learner:
         self.timeout = timeout
         self.widgets: dict[str, Widget] = {}
         self.ws = None
+        self.drawn: list[tuple[str, str, str]] = []  # last run: (element, fragment id, text)
+        self.status = ""  # how the last run finished
 
     async def load_page(self) -> str | None:
         """``GET /?query`` like a browser opening the link; returns the affinity cookie, if any."""
@@ -191,20 +195,27 @@ class Learner:
         rerun = msg.rerun_script
         rerun.query_string = self.query
         rerun.page_script_hash = ""
+        fragment = ""
         if changed is not None:
             for w in self.widgets.values():
                 if w.state.id == changed.id:
                     w.state = changed  # the page now holds the new value
+                    fragment = w.fragment
                 rerun.widget_states.widgets.append(w.state)
+        # As the browser does: a widget drawn by a fragment reruns only that fragment.
+        rerun.fragment_id = fragment
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
-        await asyncio.wait_for(self._read_run(), self.timeout)
+        await asyncio.wait_for(self._read_run(fragment), self.timeout)
         return time.perf_counter() - start
 
-    async def _read_run(self) -> None:
-        """Read ForwardMsgs up to ``script_finished``; keep the run's widgets and query string."""
-        widgets: dict[str, Widget] = {}
+    async def _read_run(self, fragment: str = "") -> None:
+        """Read ForwardMsgs up to ``script_finished``; keep the run's widgets and query string.
+        A fragment's run redraws only its own widgets: the others stay as they were."""
+        widgets: dict[str, Widget] = {
+            k: w for k, w in self.widgets.items() if fragment and w.fragment != fragment}
         held = {w.state.id: w.state for w in self.widgets.values()}
+        self.drawn = []
         while True:
             fwd = ForwardMsg()
             fwd.ParseFromString(await self.ws.recv())
@@ -215,16 +226,19 @@ class Learner:
                 if etype == "exception":
                     raise RunFailed("exception element: " + el.exception.message)
                 w = getattr(el, etype)
+                self.drawn.append((etype, fwd.delta.fragment_id, getattr(w, "body", "")))
                 if getattr(w, "id", "") and etype != "vega_lite_chart":
                     state = _widget_state(etype, w, held.get(w.id))
                     if state is not None:
                         options = list(getattr(w, "options", []))
-                        widgets[user_key(w.id)] = Widget(etype, state, options)
+                        widgets[user_key(w.id)] = Widget(etype, state, options,
+                                                         fwd.delta.fragment_id)
             elif kind == "page_info_changed":
                 self.query = fwd.page_info_changed.query_string
             elif kind == "script_finished":
-                if fwd.script_finished != FINISHED:
+                if fwd.script_finished not in FINISHED:
                     raise RunFailed(f"script finished with status {fwd.script_finished}")
+                self.status = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
                 self.widgets = widgets
                 return
 

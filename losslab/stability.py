@@ -164,7 +164,8 @@ def assess(
         rule = "2(1+β)/λmax" if optimizer == "momentum" else "2(1+β)/((1+2β)λmax)"
         warning = learning_rate > limit
         verdict = "diverges" if warning else "stays stable"
-        lines.append(f"With {optimizer} (β = {momentum:g}) the bound is {rule} = {_g(limit)}: "
+        name = "momentum" if optimizer == "momentum" else "Nesterov momentum"
+        lines.append(f"With {name} (β = {momentum:g}) the bound is {rule} = {_g(limit)}: "
                      f"at lr = {learning_rate:g} it {verdict}.")
     elif curvature > 0:
         lines.append("(The bound is for plain gradient descent; other optimisers rescale "

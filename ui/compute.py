@@ -130,6 +130,18 @@ def runs(
     return run_on(_surface(*surface), specs, starts, steps, schedule, batch, seed)
 
 
+@st.cache_data(max_entries=256, ttl=_TTL, show_spinner=False)
+def labels(
+    surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
+    starts: tuple[tuple[float, ...], ...], steps: int, schedule: settings.ScheduleKey,
+    batch: int, seed: int,
+) -> list[str]:
+    """How each of ``runs`` ended (``descent.label``), computed once per runs."""
+    named = _surface(*surface)
+    return [descent.label(h, named) for h in runs(surface, specs, starts, steps, schedule,
+                                                   batch, seed)]
+
+
 def run_key(s: Settings) -> tuple:
     """Everything besides the surface that decides the runs."""
     return run_specs(s), settings.run_starts(s), s.steps, schedule_key(s), s.batch, s.seed
@@ -199,6 +211,34 @@ def map_spec_of(
     return charts.compose(param, *views)
 
 
+def arrow_bytes(frame: pd.DataFrame) -> bytes | pd.DataFrame:
+    """A chart's rows as Arrow IPC bytes, the form Streamlit sends them in (it passes bytes
+    through untouched). Converted once in a cached spec, a rerun that reads the spec sends
+    them as they are: converting the same rows again for every learner was about a fifth of
+    a cached rerun (pyarrow also starts a thread pool for each multi-column frame, so this
+    converts on one thread). Rows pyarrow cannot type stay a DataFrame for Streamlit."""
+    import pyarrow as pa  # Streamlit's own dependency
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def arrow_datasets(spec: dict) -> dict:
+    """``spec`` with its DataFrame datasets as Arrow bytes (``arrow_bytes``)."""
+    datasets = spec.get("datasets")
+    if not datasets or not any(isinstance(v, pd.DataFrame) for v in datasets.values()):
+        return spec
+    return {**spec, "datasets": {
+        name: arrow_bytes(rows) if isinstance(rows, pd.DataFrame) else rows
+        for name, rows in datasets.items()}}
+
+
 def with_frames(spec: dict, frames: dict[str, pd.DataFrame]) -> dict:
     """``spec`` with these named datasets as DataFrames (NaN is sent as null)."""
     return {**spec, "datasets": {**spec.get("datasets", {}), **frames}}
@@ -257,11 +297,11 @@ def map_spec(
     """``map_spec_of`` for a named surface, cached: a room of students opening the same link
     (or a learner returning to a setting) gets the finished spec at once."""
     histories = runs(surface, *key) if names else []
-    return map_spec_of(
+    return arrow_datasets(map_spec_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
         step, size, background=map_background(surface, resolution, size, field),
         rates=key[3][0] != "constant", cache_key=surface, resolution=resolution,
-    )
+    ))
 
 
 @st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False)
@@ -295,5 +335,5 @@ def whatif_map(
     step: int | None, size: int, field: bool = False,
 ) -> dict:
     """``whatif_map_of`` for a named surface, cached like ``map_spec``."""
-    return whatif_map_of(_surface(*surface), sweep(surface, key, names),
-                         map_background(surface, resolution, size, field), step)
+    return arrow_datasets(whatif_map_of(_surface(*surface), sweep(surface, key, names),
+                                        map_background(surface, resolution, size, field), step))

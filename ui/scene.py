@@ -143,13 +143,23 @@ class Scene:
         except ValueError as problem:
             return None, str(problem)
 
+    @functools.cached_property
+    def labels(self) -> list[str]:
+        """How each run ended ("converging", "diverged"…), read from a shared cache for a
+        registry surface: every rerun's legend needs them, and labelling walks every step."""
+        histories = self.histories
+        if self.source == "registry" and histories:
+            return compute.labels(compute.surface_key(self.runs), *compute.run_key(self.runs))
+        return [descent.label(h, self.surface) for h in histories]
+
     def legend(self, histories: list[History], names: tuple[str, ...] | None = None
                ) -> list[str]:
         """Run names (``names``, else the scene's) with how each run ended ("Adam:
         converging", "… diverged at step 3"); empty while the runs are hidden."""
         out = []
-        for name, h in zip(names or self.names, histories, strict=False):
-            outcome = descent.label(h, self.surface)
+        labels = self.labels if histories is self.histories else [
+            descent.label(h, self.surface) for h in histories]
+        for name, h, outcome in zip(names or self.names, histories, labels, strict=False):
             out.append(f"{name}: diverged at step {h.diverged_at}" if outcome == "diverged"
                        else f"{name}: {outcome}")
         return out

@@ -341,18 +341,25 @@ def nn_controls(s: Settings) -> dict[str, object]:
 def safe_replace(s: Settings, changes: dict[str, object]) -> tuple[Settings, list[str]]:
     """``s`` with the widgets' values; a value the settings refuse is reported, not raised."""
     problems = []
-    good = {}
+    changed = {}
     for name, value in changes.items():
         if isinstance(value, float) and not math.isfinite(value):
             problems.append(f"{FIELD[name].label}: {value} is not a number; kept the old value.")
-            continue
-        try:
-            dataclasses.replace(s, **{name: value})
-        except ValueError as problem:
-            problems.append(str(problem))
-            continue
-        good[name] = value
-    new, notes = settings.reconcile(dataclasses.replace(s, **good))
+        elif getattr(s, name) != value:
+            changed[name] = value
+    try:  # the usual case, checked once: every rerun goes through here
+        new = dataclasses.replace(s, **changed) if changed else s
+    except ValueError:  # find the values the settings refuse, keep the others
+        good = {}
+        for name, value in changed.items():
+            try:
+                dataclasses.replace(s, **{name: value})
+            except ValueError as problem:
+                problems.append(str(problem))
+                continue
+            good[name] = value
+        new = dataclasses.replace(s, **good)
+    new, notes = settings.reconcile(new)
     return new, problems + notes
 
 
@@ -383,8 +390,15 @@ class Controls(NamedTuple):
     gradient_field: bool
 
 
-def controls(s: Settings) -> Controls:
-    """Draw the sidebar; return the settings its widgets now hold."""
+def view_of(s: Settings) -> str:
+    """The view the sidebar's picker shows for ``s`` (the old "compare" view is the map)."""
+    return "surface" if s.view == "compare" else s.view
+
+
+def pickers(s: Settings) -> Settings:
+    """The sidebar's first part, what the page is about: lesson, view and surface (or the
+    network and its data). A change here redraws the whole page, since it changes which
+    controls follow; returns the settings with these widgets' values."""
     lesson_picker(s)
     view = view_picker(s)
     changes: dict[str, object] = {}
@@ -394,6 +408,15 @@ def controls(s: Settings) -> Controls:
         changes.update(surface_controls(s, view))
         if view == "lesson" and s.surface == "single_point":
             changes.update(w_range_controls(s))
+    return _applied(s, changes)
+
+
+def controls(s: Settings) -> Controls:
+    """The sidebar's second part, what the runs do: optimisers, steps and start, display.
+    Drawn with the view, so a change here reruns only them (``app.lab``); returns the
+    settings these widgets now hold."""
+    view = view_of(s)
+    changes: dict[str, object] = {}
     optimizer_changes, slot = optimizer_controls(s, view)
     changes.update(optimizer_changes)
     dim = 1 if view == "lesson" else 2
@@ -403,10 +426,14 @@ def controls(s: Settings) -> Controls:
     changes.update(run_controls(s, dim, data_driven) if view != "nn" else nn_run_controls(s))
     display, field = display_controls(s, view)
     changes.update(display)
+    return Controls(_applied(s, changes), slot, field)
+
+
+def _applied(s: Settings, changes: dict[str, object]) -> Settings:
     new, problems = safe_replace(s, changes)
     for problem in problems:
         st.sidebar.warning(plain(problem))
-    return Controls(new, slot, field)
+    return new
 
 
 def share_panel(s: Settings, windows=None) -> None:

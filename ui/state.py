@@ -49,6 +49,11 @@ CLASS_KEYS = ("class", "key")
 """Class mode's own link keys (``ui/classroom.py``): not settings, kept in the address bar."""
 
 
+def keep(new: Settings) -> None:
+    """Keep ``new`` as this session's settings (``store`` also writes the link)."""
+    st.session_state[SETTINGS] = new
+
+
 def store(new: Settings) -> None:
     """Keep ``new`` and mirror it in the address bar (only what differs from defaults)."""
     st.session_state[SETTINGS] = new
@@ -71,12 +76,23 @@ def widget_value(key: str, default: object = None) -> object:
     return st.session_state.get(widget_key(key), default)
 
 
+_REDRAW = "redraw_page"
+
+
 def replace_all(new: Settings) -> None:
-    """Switch to ``new`` wholesale (a lesson, a surface, a view): widgets re-seed from it."""
+    """Switch to ``new`` wholesale (a lesson, a surface, a view): widgets re-seed from it,
+    all of them, so the whole page is redrawn (``take_redraw``)."""
     st.session_state[SETTINGS] = new
+    st.session_state[_REDRAW] = True
     st.session_state.pop(_REVEALED, None)
     for key in [k for k in st.session_state if str(k).startswith(_WIDGET_PREFIX)]:
         del st.session_state[key]
+
+
+def take_redraw() -> bool:
+    """Whether a move since the last run re-seeded every widget, so the whole page, not just
+    the runs and their view, must be drawn again (asked once)."""
+    return bool(st.session_state.pop(_REDRAW, False))
 
 
 # ---------------------------------------------------------------------------- sidebar moves

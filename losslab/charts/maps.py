@@ -141,8 +141,8 @@ def _arrows(x, y, vx, vy, spans: tuple[float, float], length) -> dict[str, np.nd
     Direction is taken on screen (each axis divided by its span), so an arrow's drawn length
     does not depend on the window's aspect; ``angle`` is clockwise from "up", as Vega rotates.
     """
-    ux, uy = vx / spans[0], vy / spans[1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ux, uy = vx / spans[0], vy / spans[1]  # a gradient near 1e308 overflows: no arrow
         k = length / np.hypot(ux, uy)
         return {"x": x, "y": y, "x2": x + k * ux * spans[0], "y2": y + k * uy * spans[1],
                 "angle": np.round(np.degrees(np.arctan2(ux, uy)) % 360.0, 1)}
@@ -191,7 +191,7 @@ def arrow_frame(
         m = next((h.state[k] for k in MOMENTUM_STATE_NAMES if k in h.state), None)
         if m is not None and np.shape(m) == np.shape(h.params):
             m = np.asarray(m, dtype=float)[keep]
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ratio = np.hypot(*(m / spans).T) / np.hypot(*(g / spans).T)
             length = _ARROW * np.clip(np.nan_to_num(ratio, nan=1.0, posinf=2.5), 0.25, 2.5)
             frames.append(_significant(pd.DataFrame({
