@@ -23,7 +23,7 @@ Targets (``?surface=rosenbrock``): median app/bare ≤ 1.25 at the default resol
 
 ``--gesture optimiser`` measures what still needs the server once the learning rate moves in the
 browser: switching the first run's optimiser (the sidebar's "Optimiser" menu: opened and moved one
-entry down, or up in odd rounds, not measured; the ``Enter`` that picks it is the press). The
+entry down, not measured; the ``Enter`` that picks it is the press). The
 reference is then ``--reference benchmarks/one_chart_app.py`` (its learning-rate slider, pressed
 as above), and the target is median app/reference ≤ 2. A switch meets an optimiser the server has
 not run yet in the first round only (later rounds find it in the cache): both are reported.
@@ -88,6 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.presses < 1 or args.rounds < 1:
         parser.error("--presses and --rounds must be at least 1")
+    if args.gesture == "optimiser" and args.presses > 7:
+        parser.error("--gesture optimiser walks down the menu's 8 entries: at most 7 presses")
     return args
 
 
@@ -154,8 +156,9 @@ class Target:
 
 
 class OptimiserTarget(Target):
-    """The app, where a press picks the next (or previous) entry of the first run's optimiser
-    menu: the menu is opened and moved by one entry (not measured), ``Enter`` is the press."""
+    """The app, where a press picks the next entry of the first run's optimiser
+    menu: the menu is opened and moved down by one entry (not measured), ``Enter`` is the
+    press."""
 
     MENU = '.st-key-w_opt_0 input'
 
@@ -169,7 +172,8 @@ class OptimiserTarget(Target):
         return {"left": 1000, "right": 1000}
 
     def move(self, key: str, ahead: int) -> None:
-        self.key = "ArrowDown" if key == "ArrowRight" else "ArrowUp"
+        # Each round reloads the link, so each round walks the same entries down from it.
+        self.key = "ArrowDown"
 
     def press(self) -> dict:
         self.menu.click()

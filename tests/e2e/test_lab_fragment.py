@@ -9,6 +9,7 @@ else re-sent; a new surface redraws the whole page.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import sys
 
@@ -73,7 +74,9 @@ async def switch_optimiser_then_surface(url: str) -> dict[str, object]:
 
 
 def test_switching_an_optimiser_redraws_only_the_lab_and_a_surface_the_page(server_url):
-    seen = asyncio.run(switch_optimiser_then_surface(server_url))
+    # Its own thread: Playwright's sync API may have left an event loop running on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(asyncio.run, switch_optimiser_then_surface(server_url)).result()
     lab = seen["lab"]
     assert lab, "the run controls are drawn by a fragment"
     assert seen["surface_fragment"] == "", "the surface menu is drawn by the whole page"
