@@ -143,31 +143,43 @@ def run_rates(
             step, state = optimizer.update(g, state, p, learning_rate=lr)
             p_next = p + step
             count = len(alive)
-            loss_next = _where_defined(surface.loss, p_next, np.isfinite(p_next).all(axis=0),
-                                       (count,))
-            g_next = _where_defined(surface.grad, p_next, np.isfinite(loss_next), (dim, count))
+            # Fast paths: a finite sum means every number in it is finite (NaN and inf
+            # propagate); when it is not, the columns are checked one by one.
+            if math.isfinite(p_next.sum()):
+                loss_next = np.asarray(surface.loss(p_next), dtype=float)
+            else:
+                loss_next = _where_defined(surface.loss, p_next,
+                                           np.isfinite(p_next).all(axis=0), (count,))
+            if math.isfinite(loss_next.sum()):
+                g_next = surface.grad(p_next)
+            else:
+                g_next = _where_defined(surface.grad, p_next, np.isfinite(loss_next),
+                                        (dim, count))
             kept = _state_arrays(optimizer, state, (dim, count))
-            good = (np.isfinite(loss_next) & (np.abs(loss_next) <= limit)
-                    & (np.abs(p_next).max(axis=0) <= MAX_PARAM)
-                    & (np.abs(g_next).max(axis=0) < math.inf))
-            for v in kept.values():
-                # An overflowed state (a squared gradient beyond ~1e308) is divergence too.
-                good &= np.isfinite(v).all(axis=0)
-            if not good.all():
+            if not (np.abs(loss_next).max() <= limit and np.abs(p_next).max() <= MAX_PARAM
+                    and math.isfinite(g_next.sum())
+                    and all(math.isfinite(v.sum()) for v in kept.values())):
+                # descent.healthy, column by column; an overflowed state is divergence too.
+                good = ((np.abs(loss_next) <= limit)
+                        & (np.abs(p_next).max(axis=0) <= MAX_PARAM)
+                        & (np.abs(g_next).max(axis=0) < math.inf))
+                for v in kept.values():
+                    good &= np.isfinite(v).all(axis=0)
                 for column in alive[~good]:
                     diverged_at[column] = t + 1
                 alive = alive[good]
                 if not len(alive):
                     break
-                p_next, loss_next, g_next, lr = p_next[:, good], loss_next[good], \
-                    g_next[:, good], lr[good]
+                p_next, loss_next, g_next, lr = (p_next[:, good], loss_next[good],
+                                                 g_next[:, good], lr[good])
                 kept = {k: v[:, good] for k, v in kept.items()}
                 state = _columns(state, good, count)
-            params[t + 1][:, alive] = p_next
-            grads[t + 1][:, alive] = g_next
-            losses[t + 1][alive] = loss_next
+            columns = slice(None) if len(alive) == width else alive
+            params[t + 1][:, columns] = p_next
+            grads[t + 1][:, columns] = g_next
+            losses[t + 1][columns] = loss_next
             for k in names:
-                states[k][t + 1][:, alive] = kept[k]
+                states[k][t + 1][:, columns] = kept[k]
             p, g = p_next, g_next
 
     histories = []

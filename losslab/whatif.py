@@ -1,9 +1,10 @@
 """What if the learning rate (or β) were different? Every run computed over a window of settings.
 
-The browser only selects rows: each optimiser's run is computed here, with ``descent.run``,
-at every learning rate of a window of ``stability.RATE_LADDER`` rungs around the chosen rate
-and, for the optimisers whose behaviour hangs on a decay (momentum's μ, RMSProp's decay,
-Adam's β1), at a few values of that decay too. ``sweep`` returns two tables:
+The browser only selects rows: each optimiser's run is computed here at every learning rate
+of a window of ``stability.RATE_LADDER`` rungs around the chosen rate and, for the optimisers
+whose behaviour hangs on a decay (momentum's μ, RMSProp's decay, Adam's β1), at a few values of
+that decay too; all rates of one decay in one loop over steps (``ladder.run_rates``; one
+``descent.run`` per rate under a schedule). ``sweep`` returns two tables:
 
 - ``paths``: the iterates to draw, one row per (run, rung, beta, kept step), thinned along
   each path (``MAX_POINTS`` rows per path at most; a dropped step lies close to the kept one
@@ -27,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from losslab import descent, limits, optimizers, stability
+from losslab import descent, ladder, limits, optimizers, stability
 from losslab.descent import History, Schedule, step_sentence
 from losslab.surfaces import Surface
 from losslab.thinning import thin_steps
@@ -260,14 +261,12 @@ def sweep(
     budget = int(min(max(int(max_points), 3), MAX_POINTS, max(MAX_ROWS // paths_count, 3)))
     path_frames, outcome_rows = [], []
     for index, (run, win) in enumerate(zip(runs, windows, strict=True)):
+        own = start if run.start is None else [float(v) for v in run.start]
+        by_beta = [_histories(surface, run, win, beta_value, own, steps, schedule)
+                   for beta_value in win.betas or (None,)]
         for rung, rate in enumerate(win.rates):
             for beta, beta_value in enumerate(win.betas or (None,)):
-                settings = {**dict(run.hyperparams), "learning_rate": rate}
-                if win.knob:
-                    settings[win.knob] = beta_value
-                own = start if run.start is None else [float(v) for v in run.start]
-                h = descent.run(surface, optimizers.make(run.optimizer, **settings),
-                                start=own, steps=steps, schedule=schedule)
+                h = by_beta[beta][rung]
                 path_frames.append(_path_rows(h, index, rung, beta, window, minimizers,
                                               budget))
                 outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
@@ -275,6 +274,22 @@ def sweep(
     paths = pd.concat(path_frames, ignore_index=True)
     outcomes = pd.DataFrame(outcome_rows)
     return Sweep(tuple(windows), paths, outcomes, steps, curvature)
+
+
+def _histories(surface: Surface, run: RunSetting, win: RunWindow, beta_value: float | None,
+               start: Sequence[float], steps: int, schedule: Schedule | None) -> list[History]:
+    """The run at every rate of its window (at decay ``beta_value``): all rates in one loop
+    over steps (``ladder.run_rates``), or one run per rate when a schedule sets the rates."""
+    settings = dict(run.hyperparams)
+    if win.knob:
+        settings[win.knob] = beta_value
+    if schedule is None:
+        optimizer = optimizers.make(run.optimizer, **{**settings, "learning_rate": win.rates[0]})
+        return ladder.run_rates(surface, optimizer, rates=win.rates, start=start, steps=steps)
+    return [descent.run(surface, optimizers.make(run.optimizer,
+                                                 **{**settings, "learning_rate": rate}),
+                        start=start, steps=steps, schedule=schedule)
+            for rate in win.rates]
 
 
 def _default(optimizer: str, name: str) -> float:

@@ -137,4 +137,7 @@ class Surface:
         """Hessian at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, dim, ...)``."""
         p = self._points(p)
         shape = (self.dim, self.dim, *p.shape[1:])
-        return np.broadcast_to(np.asarray(self.hessian_fn(p), dtype=float), shape).copy()
+        h = np.asarray(self.hessian_fn(p), dtype=float)
+        if h.shape == shape:  # already full: one copy, no broadcasting (Newton's every step)
+            return h.copy()
+        return np.broadcast_to(h, shape).copy()

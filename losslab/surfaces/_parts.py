@@ -23,9 +23,12 @@ def stack_grad(p: Array, g1: Array | float, g2: Array | float) -> Array:
 
 def stack_hessian(p: Array, h11: Array | float, h12: Array | float, h22: Array | float) -> Array:
     """The symmetric Hessian ``(2, 2, ...)`` from its three distinct entries."""
-    shape = p.shape[1:]
-    h11, h12, h22 = (np.broadcast_to(h, shape) for h in (h11, h12, h22))
-    return np.stack([np.stack([h11, h12]), np.stack([h12, h22])])
+    out = np.empty((2, 2, *p.shape[1:]))  # assignment broadcasts, as in ``stack_grad``
+    out[0, 0] = h11
+    out[0, 1] = h12
+    out[1, 0] = h12
+    out[1, 1] = h22
+    return out
 
 
 def fmt(value: float) -> str:
