@@ -189,7 +189,10 @@ def beta_window(
 
 def legend_text(name: str, history: History, surface: Surface | None = None) -> str:
     """The legend's words for a run: "Adam: converging", "SGD: diverged at step 7"."""
-    outcome = descent.label(history, surface)
+    return _legend(name, history, descent.label(history, surface))
+
+
+def _legend(name: str, history: History, outcome: descent.Label) -> str:
     if outcome == "diverged":
         return f"{name}: diverged at step {history.diverged_at}"
     return f"{name}: {outcome}"
@@ -259,7 +262,8 @@ def sweep(
 
     paths_count = sum(len(w.rates) * max(len(w.betas), 1) for w in windows)
     budget = int(min(max(int(max_points), 3), MAX_POINTS, max(MAX_ROWS // paths_count, 3)))
-    path_frames, outcome_rows = [], []
+    path_columns: dict[str, list] = {}
+    outcome_rows = []
     for index, (run, win) in enumerate(zip(runs, windows, strict=True)):
         own = start if run.start is None else [float(v) for v in run.start]
         by_beta = [_histories(surface, run, win, beta_value, own, steps, schedule)
@@ -267,11 +271,15 @@ def sweep(
         for rung, rate in enumerate(win.rates):
             for beta, beta_value in enumerate(win.betas or (None,)):
                 h = by_beta[beta][rung]
-                path_frames.append(_path_rows(h, index, rung, beta, window, minimizers,
-                                              budget))
+                rows = _path_rows(h, index, rung, beta, window, minimizers, budget)
+                for column, values in rows.items():
+                    path_columns.setdefault(column, []).append(values)
                 outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
                                                  win.knob, beta_value, curvature, own))
-    paths = pd.concat(path_frames, ignore_index=True)
+    # One table built at the end: a DataFrame per path and pd.concat cost more than the runs.
+    paths = pd.DataFrame({column: np.concatenate(parts) if column != "step_words"
+                          else [w for part in parts for w in part]
+                          for column, parts in path_columns.items()})
     outcomes = pd.DataFrame(outcome_rows)
     return Sweep(tuple(windows), paths, outcomes, steps, curvature)
 
@@ -299,14 +307,16 @@ def _default(optimizer: str, name: str) -> float:
 
 
 def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, budget: int
-               ) -> pd.DataFrame:
+               ) -> dict[str, object]:
+    """The columns of one path's rows (see ``Sweep.paths``)."""
     loss = np.asarray(h.loss, dtype=float)
     log_loss = np.log10(np.maximum(np.abs(loss), 1e-300))
     kept = _kept(h, window, log_loss, budget)
     params = h.params[kept]
+    count = len(kept)
     rows: dict[str, object] = {
-        "run": run, "rung": rung, "beta": beta, "step": kept,
-        "until": np.append(kept[1:], HOLD),
+        "run": np.full(count, run), "rung": np.full(count, rung), "beta": np.full(count, beta),
+        "step": kept, "until": np.append(kept[1:], HOLD),
     }
     if h.params.shape[1] == 1:
         rows["w"] = params[:, 0]
@@ -320,7 +330,7 @@ def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, b
     if minimizers is not None:
         distance = np.linalg.norm(params[:, None, :] - minimizers[None], axis=2).min(axis=1)
         rows["distance"] = distance
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung: int,
@@ -328,13 +338,14 @@ def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung
                  curvature: float | None, start: Sequence[float]) -> dict[str, object]:
     last = len(h) - 1
     regime = "any" if curvature is None else stability.regime(rate, curvature)
+    outcome = descent.label(h, surface)
     return {
         "run": index, "rung": rung, "beta": beta, "optimizer": run.optimizer,
         "name": run.name, "learning_rate": rate, "knob": knob,
         "beta_value": 0.0 if beta_value is None else float(beta_value),
-        "outcome": descent.label(h, surface),
-        "legend": legend_text(run.name, h, surface),
-        "summary": descent.summary(run.name, h, surface),
+        "outcome": outcome,
+        "legend": _legend(run.name, h, outcome),
+        "summary": descent.summary(run.name, h, surface, outcome=outcome),
         "final_loss": float(h.loss[last]),
         "diverged_at": -1 if h.diverged_at is None else int(h.diverged_at),
         "last_step": last,
