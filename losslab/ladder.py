@@ -155,10 +155,10 @@ def run_rates(
             else:
                 g_next = _where_defined(surface.grad, p_next, np.isfinite(loss_next),
                                         (dim, count))
-            kept = _state_arrays(optimizer, state, (dim, count))
+            explained = optimizer.explain(state)
+            kept = {k: explained[k] for k in names}
             if not (np.abs(loss_next).max() <= limit and np.abs(p_next).max() <= MAX_PARAM
-                    and math.isfinite(g_next.sum())
-                    and all(math.isfinite(v.sum()) for v in kept.values())):
+                    and math.isfinite(g_next.sum() + sum(v.sum() for v in kept.values()))):
                 # descent.healthy, column by column; an overflowed state is divergence too.
                 good = ((np.abs(loss_next) <= limit)
                         & (np.abs(p_next).max(axis=0) <= MAX_PARAM)

@@ -160,3 +160,21 @@ def test_steps_are_capped_and_no_rates_means_no_runs():
     assert h.diverged_at == 5 and abs(h.params[-1, 0] - 2.0) == 3.0 * 7**4
     assert ladder.run_rates(surface, optimizers.make("sgd"), rates=[], start=(-1.0,),
                             steps=10) == []
+
+
+@pytest.mark.parametrize("surface", [
+    *(surfaces.get(name) for name in surfaces.SURFACES),
+    surfaces.get("linear_regression", loss="mae"),
+    SURFACES["typed_formula"][0](),
+], ids=lambda s: f"{s.name}-{s.params.get('loss', '')}")
+def test_a_point_alone_gets_the_same_bits_as_among_others(surface):
+    # What makes the equality above exact: NumPy scalars would call the C library's pow
+    # (x**2 is not always x*x) and a BLAS matrix product may round a row differently with
+    # other rows beside it, so a single point is evaluated as a column.
+    rng = np.random.default_rng(7)
+    lows, highs = np.array(surface.window).T
+    points = lows[:, None] + (highs - lows)[:, None] * rng.random((surface.dim, 256))
+    losses, grads = surface.loss(points), surface.grad(points)
+    for j in range(points.shape[1]):
+        np.testing.assert_array_equal(surface.loss(points[:, j]), losses[j])
+        np.testing.assert_array_equal(surface.grad(points[:, j]), grads[:, j])
