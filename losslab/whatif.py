@@ -276,7 +276,8 @@ def sweep(
                     path_columns.setdefault(column, []).append(values)
                 outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
                                                  win.knob, beta_value, curvature, own))
-    # One table built at the end: a DataFrame per path and pd.concat cost more than the runs.
+    # One table built at the end: a DataFrame per path and pd.concat cost as much as the
+    # batched runs themselves.
     paths = pd.DataFrame({column: np.concatenate(parts) if column != "step_words"
                           else [w for part in parts for w in part]
                           for column, parts in path_columns.items()})
