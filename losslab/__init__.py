@@ -18,6 +18,7 @@ _MODULES = frozenset({
     "descent",
     "export",
     "expressions",
+    "ladder",
     "ledger",
     "lessons",
     "optimizers",

@@ -406,8 +406,11 @@ def _number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def summary(name: str, history: History, surface: Surface | None = None) -> str:
-    """One plain sentence on a run, built on ``label``.
+def summary(
+    name: str, history: History, surface: Surface | None = None, *, outcome: Label | None = None
+) -> str:
+    """One plain sentence on a run, built on ``label`` (``outcome``, when the caller already
+    has ``label(history, surface)``).
 
     - diverged: "SGD diverged at step 7"
     - converged: "Adam converged: loss 0.003 at step 120", naming the first step from which
@@ -415,7 +418,7 @@ def summary(name: str, history: History, surface: Surface | None = None) -> str:
     - otherwise: "Momentum is oscillating: loss 2.5 at step 200" ("is still converging",
       "stalled") with the last step's loss.
     """
-    outcome = label(history, surface)
+    outcome = label(history, surface) if outcome is None else outcome
     if outcome == "diverged":
         return f"{name} diverged at step {history.diverged_at}"
     last = len(history) - 1

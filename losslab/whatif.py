@@ -1,9 +1,10 @@
 """What if the learning rate (or β) were different? Every run computed over a window of settings.
 
-The browser only selects rows: each optimiser's run is computed here, with ``descent.run``,
-at every learning rate of a window of ``stability.RATE_LADDER`` rungs around the chosen rate
-and, for the optimisers whose behaviour hangs on a decay (momentum's μ, RMSProp's decay,
-Adam's β1), at a few values of that decay too. ``sweep`` returns two tables:
+The browser only selects rows: each optimiser's run is computed here at every learning rate
+of a window of ``stability.RATE_LADDER`` rungs around the chosen rate and, for the optimisers
+whose behaviour hangs on a decay (momentum's μ, RMSProp's decay, Adam's β1), at a few values of
+that decay too; all rates of one decay in one loop over steps (``ladder.run_rates``; one
+``descent.run`` per rate under a schedule). ``sweep`` returns two tables:
 
 - ``paths``: the iterates to draw, one row per (run, rung, beta, kept step), thinned along
   each path (``MAX_POINTS`` rows per path at most; a dropped step lies close to the kept one
@@ -27,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from losslab import descent, limits, optimizers, stability
+from losslab import descent, ladder, limits, optimizers, stability
 from losslab.descent import History, Schedule, step_sentence
 from losslab.surfaces import Surface
 from losslab.thinning import thin_steps
@@ -188,7 +189,10 @@ def beta_window(
 
 def legend_text(name: str, history: History, surface: Surface | None = None) -> str:
     """The legend's words for a run: "Adam: converging", "SGD: diverged at step 7"."""
-    outcome = descent.label(history, surface)
+    return _legend(name, history, descent.label(history, surface))
+
+
+def _legend(name: str, history: History, outcome: descent.Label) -> str:
     if outcome == "diverged":
         return f"{name}: diverged at step {history.diverged_at}"
     return f"{name}: {outcome}"
@@ -258,23 +262,43 @@ def sweep(
 
     paths_count = sum(len(w.rates) * max(len(w.betas), 1) for w in windows)
     budget = int(min(max(int(max_points), 3), MAX_POINTS, max(MAX_ROWS // paths_count, 3)))
-    path_frames, outcome_rows = [], []
+    path_columns: dict[str, list] = {}
+    outcome_rows = []
     for index, (run, win) in enumerate(zip(runs, windows, strict=True)):
+        own = start if run.start is None else [float(v) for v in run.start]
+        by_beta = [_histories(surface, run, win, beta_value, own, steps, schedule)
+                   for beta_value in win.betas or (None,)]
         for rung, rate in enumerate(win.rates):
             for beta, beta_value in enumerate(win.betas or (None,)):
-                settings = {**dict(run.hyperparams), "learning_rate": rate}
-                if win.knob:
-                    settings[win.knob] = beta_value
-                own = start if run.start is None else [float(v) for v in run.start]
-                h = descent.run(surface, optimizers.make(run.optimizer, **settings),
-                                start=own, steps=steps, schedule=schedule)
-                path_frames.append(_path_rows(h, index, rung, beta, window, minimizers,
-                                              budget))
+                h = by_beta[beta][rung]
+                rows = _path_rows(h, index, rung, beta, window, minimizers, budget)
+                for column, values in rows.items():
+                    path_columns.setdefault(column, []).append(values)
                 outcome_rows.append(_outcome_row(h, surface, run, index, rung, beta, rate,
                                                  win.knob, beta_value, curvature, own))
-    paths = pd.concat(path_frames, ignore_index=True)
+    # One table built at the end: a DataFrame per path and pd.concat cost as much as the
+    # batched runs themselves.
+    paths = pd.DataFrame({column: np.concatenate(parts) if column != "step_words"
+                          else [w for part in parts for w in part]
+                          for column, parts in path_columns.items()})
     outcomes = pd.DataFrame(outcome_rows)
     return Sweep(tuple(windows), paths, outcomes, steps, curvature)
+
+
+def _histories(surface: Surface, run: RunSetting, win: RunWindow, beta_value: float | None,
+               start: Sequence[float], steps: int, schedule: Schedule | None) -> list[History]:
+    """The run at every rate of its window (at decay ``beta_value``): all rates in one loop
+    over steps (``ladder.run_rates``), or one run per rate when a schedule sets the rates."""
+    settings = dict(run.hyperparams)
+    if win.knob:
+        settings[win.knob] = beta_value
+    if schedule is None:
+        optimizer = optimizers.make(run.optimizer, **{**settings, "learning_rate": win.rates[0]})
+        return ladder.run_rates(surface, optimizer, rates=win.rates, start=start, steps=steps)
+    return [descent.run(surface, optimizers.make(run.optimizer,
+                                                 **{**settings, "learning_rate": rate}),
+                        start=start, steps=steps, schedule=schedule)
+            for rate in win.rates]
 
 
 def _default(optimizer: str, name: str) -> float:
@@ -284,14 +308,16 @@ def _default(optimizer: str, name: str) -> float:
 
 
 def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, budget: int
-               ) -> pd.DataFrame:
+               ) -> dict[str, object]:
+    """The columns of one path's rows (see ``Sweep.paths``)."""
     loss = np.asarray(h.loss, dtype=float)
     log_loss = np.log10(np.maximum(np.abs(loss), 1e-300))
     kept = _kept(h, window, log_loss, budget)
     params = h.params[kept]
+    count = len(kept)
     rows: dict[str, object] = {
-        "run": run, "rung": rung, "beta": beta, "step": kept,
-        "until": np.append(kept[1:], HOLD),
+        "run": np.full(count, run), "rung": np.full(count, rung), "beta": np.full(count, beta),
+        "step": kept, "until": np.append(kept[1:], HOLD),
     }
     if h.params.shape[1] == 1:
         rows["w"] = params[:, 0]
@@ -305,7 +331,7 @@ def _path_rows(h: History, run: int, rung: int, beta: int, window, minimizers, b
     if minimizers is not None:
         distance = np.linalg.norm(params[:, None, :] - minimizers[None], axis=2).min(axis=1)
         rows["distance"] = distance
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung: int,
@@ -313,13 +339,14 @@ def _outcome_row(h: History, surface: Surface, run: RunSetting, index: int, rung
                  curvature: float | None, start: Sequence[float]) -> dict[str, object]:
     last = len(h) - 1
     regime = "any" if curvature is None else stability.regime(rate, curvature)
+    outcome = descent.label(h, surface)
     return {
         "run": index, "rung": rung, "beta": beta, "optimizer": run.optimizer,
         "name": run.name, "learning_rate": rate, "knob": knob,
         "beta_value": 0.0 if beta_value is None else float(beta_value),
-        "outcome": descent.label(h, surface),
-        "legend": legend_text(run.name, h, surface),
-        "summary": descent.summary(run.name, h, surface),
+        "outcome": outcome,
+        "legend": _legend(run.name, h, outcome),
+        "summary": descent.summary(run.name, h, surface, outcome=outcome),
         "final_loss": float(h.loss[last]),
         "diverged_at": -1 if h.diverged_at is None else int(h.diverged_at),
         "last_step": last,

@@ -338,11 +338,18 @@ def test_a_bad_schedule_factor_is_refused_as_in_any_descent_run(factor):
 
 
 def _as_surface(net: nn.MLP, x: np.ndarray, y: np.ndarray) -> Surface:
-    """The network's loss as a losslab surface over its flat weights (no Hessian needed)."""
+    """The network's loss as a losslab surface over its flat weights (no Hessian needed).
+    A surface takes points as columns ``(P, ...)``; the network takes rows ``(..., P)``."""
+
+    def grad(p: np.ndarray) -> np.ndarray:
+        rows = np.moveaxis(p, 0, -1).reshape(-1, net.n_params)
+        grads = np.array([nn.loss_and_grad(net, theta, x, y)[1] for theta in rows])
+        return np.moveaxis(grads.reshape(*p.shape[1:], net.n_params), -1, 0)
+
     return Surface(
         name="network", title="network", dim=net.n_params,
-        loss_fn=lambda p: nn.loss(net, p, x, y),
-        grad_fn=lambda p: nn.loss_and_grad(net, p, x, y)[1],
+        loss_fn=lambda p: nn.loss(net, np.moveaxis(p, 0, -1), x, y),
+        grad_fn=grad,
         hessian_fn=lambda p: np.zeros((net.n_params, net.n_params)),
         window=((-1.0, 1.0),) * net.n_params,
     )

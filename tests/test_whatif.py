@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from losslab import descent, optimizers, stability, surfaces, whatif
+from losslab import descent, expressions, ladder, optimizers, stability, surfaces, whatif
 from losslab.whatif import RunSetting
 
 
@@ -189,3 +190,77 @@ def test_a_start_outside_the_surface_is_refused_in_words():
     surface = surfaces.get("rosenbrock")
     with pytest.raises(ValueError, match="start"):
         whatif.sweep(surface, [RunSetting("sgd", "GD", {})], start=(0, 0, 0), steps=10)
+
+
+# --- all rungs at once, the same tables as one run per rung -----------------------------------
+
+def _one_run_per_rate(surface, optimizer, *, rates, start, steps):
+    """``ladder.run_rates`` as it was done before: one ``descent.run`` per rate, each optimiser
+    built afresh by its factory."""
+    factory = getattr(optimizers, optimizer.kind)
+    return [descent.run(surface, factory(**{**optimizer.hyperparams, "learning_rate": rate}),
+                        start=start, steps=steps) for rate in rates]
+
+
+SWEEP_CASES = {
+    "rosenbrock": (lambda: surfaces.get("rosenbrock"), (-1.2, 1.0), 200, 3, 1, [
+        RunSetting("sgd", "GD", {"learning_rate": 0.003}),
+        RunSetting("momentum", "Momentum", {"learning_rate": 0.002}),
+        RunSetting("adam", "Adam", {"learning_rate": 0.05}),
+        RunSetting("newton", "Newton", {"learning_rate": 1.0}),
+    ]),
+    "linear_regression": (lambda: surfaces.get("linear_regression"), (0.0, 0.0), 100, 3, 1, [
+        RunSetting("sgd", "GD", {"learning_rate": 0.3}),
+        RunSetting("nesterov", "Nesterov", {"learning_rate": 0.1}),
+        RunSetting("adamw", "AdamW", {"learning_rate": 0.5}),
+    ]),
+    "rastrigin": (lambda: surfaces.get("rastrigin"), (1.3, 0.4), 100, 3, 1, [
+        RunSetting("rmsprop", "RMSProp", {"learning_rate": 0.05}),
+        RunSetting("adagrad", "AdaGrad", {"learning_rate": 0.5}),
+        RunSetting("sgd", "GD", {"learning_rate": 0.6}, (0.2, -0.3)),
+    ]),
+    "ackley": (lambda: surfaces.get("ackley"), (1.5, -1.0), 80, 2, 1, [
+        RunSetting("adam", "Adam", {"learning_rate": 0.1, "beta2": 0.99}),
+        RunSetting("momentum", "Momentum", {"learning_rate": 0.5, "momentum": 0.8}),
+    ]),
+    "typed_formula": (lambda: expressions.parse("(w1^2 + w2 - 11)^2 + sin(3*w1)*exp(w2/5)"),
+                      (1.0, 1.0), 100, 3, 1, [
+        RunSetting("momentum", "Momentum", {"learning_rate": 0.02}),
+        RunSetting("newton", "Newton", {"learning_rate": 0.5, "damping": 1.0}),
+    ]),
+    "single_point": (lambda: surfaces.get("single_point", x=2.0, y_true=4.0), (-1.0,), 30, 8, 0,
+                     [RunSetting("sgd", "Gradient descent", {"learning_rate": 0.2})]),
+}
+
+
+@pytest.fixture(scope="module")
+def sweeps_both_ways():
+    out = {}
+    for case, (build, start, steps, rungs, betas, runs) in SWEEP_CASES.items():
+        surface = build()
+        kwargs = {"start": start, "steps": steps, "rungs_each_side": rungs,
+                  "beta_each_side": betas}
+        together = whatif.sweep(surface, runs, **kwargs)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ladder, "run_rates", _one_run_per_rate)
+            apart = whatif.sweep(surface, runs, **kwargs)
+        out[case] = together, apart
+    return out
+
+
+@pytest.mark.parametrize("case", list(SWEEP_CASES))
+def test_all_rungs_at_once_give_the_same_tables_as_one_run_per_rung(sweeps_both_ways, case):
+    together, apart = sweeps_both_ways[case]
+    assert together.windows == apart.windows
+    assert together.curvature == apart.curvature and together.steps == apart.steps
+    pd.testing.assert_frame_equal(together.paths, apart.paths, check_exact=True)
+    pd.testing.assert_frame_equal(together.outcomes, apart.outcomes, check_exact=True)
+
+
+def test_the_compared_windows_hold_rungs_that_diverge_at_different_steps(sweeps_both_ways):
+    stopped = {case: set(together.outcomes["diverged_at"]) - {-1}
+               for case, (together, _) in sweeps_both_ways.items()}
+    for case in ("rosenbrock", "linear_regression", "typed_formula", "single_point"):
+        assert len(stopped[case]) >= 3, case
+    assert all((sweep.outcomes["diverged_at"] == -1).any()
+               for sweep, _ in sweeps_both_ways.values())

@@ -43,6 +43,15 @@ def _read_only(data: Dataset) -> Dataset:
     return Dataset(views[0], views[1], data.kind)
 
 
+def _column(p: Array) -> Array:
+    """One point ``(dim,)`` as a column ``(dim, 1)``. Its coordinates are then arrays, not NumPy
+    scalars: scalar arithmetic calls the C library's ``pow`` (``x**2`` is not always ``x*x``)
+    where array arithmetic takes NumPy's own loops, so a point alone would differ in the last
+    bit from the same point among others (``ladder.run_rates``, grids). As a column it is
+    computed exactly as it is in a batch."""
+    return p[:, np.newaxis]
+
+
 @dataclass(frozen=True)
 class Surface:
     """A loss surface: value, gradient and Hessian side by side, plus its declared facts.
@@ -106,13 +115,21 @@ class Surface:
 
     def loss(self, p: Array) -> Array:
         """Loss at ``p`` of shape ``(dim, ...)``; returns shape ``(...)``."""
-        return np.asarray(self.loss_fn(self._points(p)), dtype=float)
+        p = self._points(p)
+        if p.ndim == 1:  # one point: evaluated as a column, see ``_column``
+            return np.asarray(self.loss_fn(_column(p)), dtype=float).reshape(())
+        return np.asarray(self.loss_fn(p), dtype=float)
 
     def grad(self, p: Array) -> Array:
         """Gradient at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, ...)``."""
         p = self._points(p)
+        if p.ndim == 1:  # one point: evaluated as a column, see ``_column``
+            g = np.asarray(self.grad_fn(_column(p)), dtype=float)
+            if g.shape == (self.dim, 1):
+                return g[:, 0].copy()
+            return np.broadcast_to(g, (self.dim, 1))[:, 0].copy()
         g = np.asarray(self.grad_fn(p), dtype=float)
-        if g.shape == p.shape:  # already full: one copy, no broadcasting (every run's hot path)
+        if g.shape == p.shape:  # already full: one copy, no broadcasting
             return g.copy()
         return np.broadcast_to(g, p.shape).copy()
 
@@ -120,4 +137,7 @@ class Surface:
         """Hessian at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, dim, ...)``."""
         p = self._points(p)
         shape = (self.dim, self.dim, *p.shape[1:])
-        return np.broadcast_to(np.asarray(self.hessian_fn(p), dtype=float), shape).copy()
+        h = np.asarray(self.hessian_fn(p), dtype=float)
+        if h.shape == shape:  # already full: one copy, no broadcasting (Newton's every step)
+            return h.copy()
+        return np.broadcast_to(h, shape).copy()

@@ -15,15 +15,20 @@ def stack_grad(p: Array, g1: Array | float, g2: Array | float) -> Array:
     """The gradient ``(2, ...)`` from its two components, each broadcast to ``p.shape[1:]``."""
     if p.ndim == 1:  # one point, the hot path of every run: no broadcasting machinery
         return np.array([float(g1), float(g2)])
-    shape = p.shape[1:]
-    return np.stack([np.broadcast_to(g1, shape), np.broadcast_to(g2, shape)])
+    out = np.empty((2, *p.shape[1:]))  # assignment broadcasts, without np.stack's overhead
+    out[0] = g1
+    out[1] = g2
+    return out
 
 
 def stack_hessian(p: Array, h11: Array | float, h12: Array | float, h22: Array | float) -> Array:
     """The symmetric Hessian ``(2, 2, ...)`` from its three distinct entries."""
-    shape = p.shape[1:]
-    h11, h12, h22 = (np.broadcast_to(h, shape) for h in (h11, h12, h22))
-    return np.stack([np.stack([h11, h12]), np.stack([h12, h22])])
+    out = np.empty((2, 2, *p.shape[1:]))  # assignment broadcasts, as in ``stack_grad``
+    out[0, 0] = h11
+    out[0, 1] = h12
+    out[1, 0] = h12
+    out[1, 1] = h22
+    return out
 
 
 def fmt(value: float) -> str:

@@ -118,6 +118,13 @@ def _blocks(p: Array, x: Array):
         yield part, w[part, np.newaxis] * x + b[part, np.newaxis]
 
 
+def _row_dot(rows: Array, x: Array) -> Array:
+    """``rows @ x``, each row summed on its own (NumPy's pairwise sum): a matrix product
+    through BLAS may round a row differently with other rows beside it, and a point must get
+    the same gradient alone as in a batch (``ladder.run_rates``)."""
+    return (rows * x).sum(axis=1)
+
+
 def row_mean_value(p: Array, x: Array, y: Array, loss: RowLoss) -> Array:
     """``(1/n) Σᵢ φ(w·xᵢ + b, yᵢ)`` at each point of ``p`` (shape ``(2, ...)``); shape ``(...)``."""
     out = np.empty(p[0].size)
@@ -131,7 +138,7 @@ def row_mean_grad(p: Array, x: Array, y: Array, loss: RowLoss) -> Array:
     out = np.empty((2, p[0].size))
     for part, u in _blocks(p, x):
         d = loss.first(u, y)
-        out[0, part] = d @ x / x.size
+        out[0, part] = _row_dot(d, x) / x.size
         out[1, part] = d.mean(axis=1)
     return out.reshape(p.shape)
 
@@ -142,8 +149,8 @@ def row_mean_hessian(p: Array, x: Array, y: Array, loss: RowLoss) -> Array:
     x2 = x * x
     for part, u in _blocks(p, x):
         d2 = loss.second(u, y)
-        out[0, part] = d2 @ x2 / x.size
-        out[1, part] = d2 @ x / x.size
+        out[0, part] = _row_dot(d2, x2) / x.size
+        out[1, part] = _row_dot(d2, x) / x.size
         out[2, part] = d2.mean(axis=1)
     h11, h12, h22 = (entry.reshape(p.shape[1:]) for entry in out)
     return stack_hessian(p, h11, h12, h22)
