@@ -122,3 +122,18 @@ def test_three_runs_over_the_window_for_500_steps_stay_under_2_mb(rosenbrock):
 def test_a_one_weight_sweep_is_not_drawn_on_a_map(lesson, rosenbrock):
     with pytest.raises(ValueError, match="two-weight"):
         whatif_charts.whatif_map_spec(lesson[0], rosenbrock[1])
+
+
+def test_with_choices_starts_the_controls_at_the_chosen_rungs_and_changes_nothing_else():
+    surface = surfaces.get("rosenbrock")
+    runs = [whatif.RunSetting("momentum", "Momentum", {"learning_rate": 0.001})]
+    swept = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=40, rungs_each_side=2)
+    grid = grids.evaluate(surface, 40)
+    background = charts.surface_map(surface, grid).to_dict(validate=False)
+    spec = charts.whatif_map_spec(swept, background)
+    chosen = swept.windows[0]._replace(rate_index=4, beta_index=2)
+    moved = charts.with_choices(spec, [chosen])
+    values = {p["name"]: p.get("value") for p in moved["params"]}
+    assert values[whatif_charts.rate_param_name(0)] == 4 and values[whatif_charts.beta_param_name(0)] == 2
+    assert {k: v for k, v in moved.items() if k != "params"} == \
+        {k: v for k, v in spec.items() if k != "params"}

@@ -9,6 +9,7 @@ and histories are data and live in ``st.cache_data``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -147,24 +148,66 @@ def run_key(s: Settings) -> tuple:
     return run_specs(s), settings.run_starts(s), s.steps, schedule_key(s), s.batch, s.seed
 
 
-def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
-    """Every run over a window of learning rates (and decays) around its own: the rows the
-    browser selects from when the learner moves a run's rate in the chart. The window narrows
-    as runs are added, so a request stays within about sixty runs."""
-    specs, starts, steps, schedule, _, _ = key
+def _sweep_plan(key: tuple, names: tuple[str, ...], dim: int
+                ) -> tuple[list[whatif.RunSetting], list[whatif.RunWindow]]:
+    """The runs of a sweep and their windows of rates (and decays). The windows narrow as
+    runs are added, so a request stays within about sixty runs; they are paged
+    (``whatif.rate_window``), so moving a rate a rung or two usually keeps its window."""
+    specs, starts, _, _, _, _ = key
     count = len(specs)
     runs_ = [whatif.RunSetting(name, label, dict(kwargs), tuple(start))
              for (name, kwargs), label, start in zip(specs, names, starts, strict=False)]
-    rungs = 8 if surface.dim == 1 and count == 1 else 3 if count <= 3 else 2
+    rungs = 8 if dim == 1 and count == 1 else 3 if count <= 3 else 2
+    betas = 1 if count <= 3 else 0
+    return runs_, [whatif.run_window(run, rungs, betas, paged=True) for run in runs_]
+
+
+def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
+    """Every run over a window of learning rates (and decays) around its own: the rows the
+    browser selects from when the learner moves a run's rate in the chart."""
+    _, starts, steps, schedule, _, _ = key
+    runs_, windows = _sweep_plan(key, names, surface.dim)
     return whatif.sweep(surface, runs_, start=starts[0], steps=steps,
-                        schedule=settings.schedule_from_key(schedule), rungs_each_side=rungs,
-                        beta_each_side=1 if count <= 3 else 0)
+                        schedule=settings.schedule_from_key(schedule), windows=windows)
 
 
-@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+def _parts(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]
+           ) -> tuple[list[tuple], list[whatif.RunWindow]]:
+    """Each run's part of a sweep as ``run_sweep``'s arguments, and the runs' windows with
+    their chosen rungs. The window stands for the rate and the decay, so they are left out
+    of the part: every choice within a window asks for the same part."""
+    _, starts, steps, schedule, _, _ = key
+    runs_, windows = _sweep_plan(key, names, _surface(*surface).dim)
+    budget = whatif.path_budget(windows)
+    parts = []
+    for run, window in zip(runs_, windows, strict=True):
+        own = tuple(sorted((k, v) for k, v in run.hyperparams.items()
+                           if k not in ("learning_rate", window.knob)))
+        parts.append((surface, run.optimizer, run.name, own, run.start,
+                      window._replace(rate_index=0, beta_index=0), starts[0], steps, schedule,
+                      budget))
+    return parts, windows
+
+
 def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
-    """``sweep_on`` for a named surface, cached: a room opening the same link computes it once."""
-    return sweep_on(_surface(*surface), key, names)
+    """``sweep_on`` for a named surface, each run's part from a shared cache
+    (``run_sweep``): a room opening the same link computes it once, and a learner changing
+    one run (or moving a rate within its window) computes at most that run again."""
+    parts, windows = _parts(surface, key, names)
+    combined = whatif.combine([run_sweep(*part) for part in parts])
+    return dataclasses.replace(combined, windows=tuple(windows))
+
+
+@st.cache_data(max_entries=256, max_size="64MB", ttl=_TTL, show_spinner=False)
+def run_sweep(surface: tuple[str, str, Key], optimizer: str, name: str, hyperparams: Key,
+              start: tuple[float, ...] | None, window: whatif.RunWindow,
+              sweep_start: tuple[float, ...], steps: int, schedule: settings.ScheduleKey,
+              max_points: int) -> whatif.Sweep:
+    """One run over its window (``whatif.sweep``), cached across sessions."""
+    run = whatif.RunSetting(optimizer, name, dict(hyperparams), start)
+    return whatif.sweep(_surface(*surface), [run], start=sweep_start, steps=steps,
+                        schedule=settings.schedule_from_key(schedule), windows=[window],
+                        max_points=max_points)
 
 
 def map_spec_of(
@@ -329,11 +372,20 @@ def whatif_map_of(surface: Surface, sweep_: whatif.Sweep, background: dict, step
                                   step=step, as_frames=True)
 
 
-@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
 def whatif_map(
     surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...], resolution: int,
     step: int | None, size: int, field: bool = False,
 ) -> dict:
-    """``whatif_map_of`` for a named surface, cached like ``map_spec``."""
-    return arrow_datasets(whatif_map_of(_surface(*surface), sweep(surface, key, names),
+    """``whatif_map_of`` for a named surface, from a cache shared by every choice of rates
+    within the runs' windows (the controls then start at this choice)."""
+    parts, windows = _parts(surface, key, names)
+    return charts.with_choices(_whatif_map(tuple(parts), resolution, step, size, field), windows)
+
+
+@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+def _whatif_map(parts: tuple[tuple, ...], resolution: int, step: int | None, size: int,
+                field: bool) -> dict:
+    surface = parts[0][0]
+    sweep_ = whatif.combine([run_sweep(*part) for part in parts])
+    return arrow_datasets(whatif_map_of(_surface(*surface), sweep_,
                                         map_background(surface, resolution, size, field), step))

@@ -79,6 +79,7 @@ from losslab.charts.whatif import (
     WHATIF_PATHS,
     whatif_lesson_spec,
     whatif_map_spec,
+    with_choices,
 )
 
 __all__ = [
@@ -132,6 +133,7 @@ __all__ = [
     "three_d_chart",
     "whatif_lesson_spec",
     "whatif_map_spec",
+    "with_choices",
     "WHATIF_OUTCOMES",
     "WHATIF_PATHS",
 ]

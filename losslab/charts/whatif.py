@@ -27,13 +27,14 @@ from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP
 from losslab.charts.compose import records
 from losslab.charts.one_weight import lesson_frames
 from losslab.surfaces import Surface
-from losslab.whatif import Sweep
+from losslab.whatif import RunWindow, Sweep
 
 __all__ = [
     "WHATIF_OUTCOMES",
     "WHATIF_PATHS",
     "beta_param_name",
     "rate_param_name",
+    "with_choices",
     "whatif_lesson_spec",
     "whatif_map_spec",
 ]
@@ -77,6 +78,19 @@ def _params(sweep: Sweep, step: int | None) -> list[dict[str, Any]]:
                          "name": f"{win.name}: {_KNOB_SYMBOL.get(win.knob, win.knob)} "},
             })
     return params
+
+
+def with_choices(spec: dict, windows: Sequence[RunWindow]) -> dict:
+    """A what-if ``spec`` whose rate (and decay) controls start at ``windows``' chosen rungs:
+    a spec built once for the windows serves every choice within them."""
+    values = {}
+    for k, win in enumerate(windows):
+        values[rate_param_name(k)] = win.rate_index
+        if win.knob:
+            values[beta_param_name(k)] = win.beta_index
+    params = [{**p, "value": values[p["name"]]} if p.get("name") in values else p
+              for p in spec.get("params", [])]
+    return {**spec, "params": params}
 
 
 def _chosen(sweep: Sweep) -> dict[str, Any]:
