@@ -134,6 +134,7 @@ def test_with_choices_starts_the_controls_at_the_chosen_rungs_and_changes_nothin
     chosen = swept.windows[0]._replace(rate_index=4, beta_index=2)
     moved = charts.with_choices(spec, [chosen])
     values = {p["name"]: p.get("value") for p in moved["params"]}
-    assert values[whatif_charts.rate_param_name(0)] == 4 and values[whatif_charts.beta_param_name(0)] == 2
+    assert values[whatif_charts.rate_param_name(0)] == 4
+    assert values[whatif_charts.beta_param_name(0)] == 2
     assert {k: v for k, v in moved.items() if k != "params"} == \
         {k: v for k, v in spec.items() if k != "params"}
