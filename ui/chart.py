@@ -16,9 +16,19 @@ _PRESENTER_CONFIG = {
 }
 
 
+MAP_SIZE = 520
+"""The surface map's side in the spec (px). The browser then fits the whole figure to its
+column (``ui/browser.py``): about 490 px on a 1400 px desktop, smaller in a narrow window."""
+
+
 def presenter_scale(s: Settings) -> float:
-    """Presenter mode draws the figure a little larger, still fitting a 1280×720 projector."""
+    """Presenter mode draws the figure a little larger; the browser keeps it within the
+    projector's 1280×720."""
     return 1.15 if s.presenter else 1.0
+
+
+def map_size(s: Settings) -> int:
+    return int(MAP_SIZE * presenter_scale(s))
 
 
 def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st, *,
