@@ -19,6 +19,9 @@ _PRESENTER_CONFIG = {
 MAP_SIZE = 520
 """The surface map's side in the spec (px). The browser then fits the whole figure to its
 column (``ui/browser.py``): about 490 px on a 1400 px desktop, smaller in a narrow window."""
+PRESENTER_MAP_SIZE = 480
+"""On a projector the figure must fit 720 px in height with its larger type: a smaller map
+leaves the browser less to shrink, so the type stays large."""
 
 
 def presenter_scale(s: Settings) -> float:
@@ -28,7 +31,7 @@ def presenter_scale(s: Settings) -> float:
 
 
 def map_size(s: Settings) -> int:
-    return int(MAP_SIZE * presenter_scale(s))
+    return PRESENTER_MAP_SIZE if s.presenter else MAP_SIZE
 
 
 def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st, *,
