@@ -127,9 +127,10 @@ _FIT_JS = """
   };
   // A new chart, or a chart whose size changed (a longer legend): only those mutations count,
   // so the many small changes of a scrub cost nothing here.
+  const chartAdded = (r) => !(r.target instanceof SVGElement) && [...r.addedNodes].some(
+    n => n.nodeType === 1 && (n.matches('svg.marks') || n.querySelector('svg.marks')));
   new MutationObserver((records) => {
-    if (records.some(r => r.type === 'attributes' || [...r.addedNodes].some(
-        n => n.nodeType === 1 && (n.matches('svg.marks') || n.querySelector('svg.marks'))))) fit();
+    if (records.some(r => r.type === 'attributes' || chartAdded(r))) fit();
   }).observe(document.body, {subtree: true, childList: true, attributes: true,
                              attributeFilter: ['viewBox']});
   const main = document.querySelector('[data-testid="stMain"]') || document.body;
