@@ -107,6 +107,8 @@ _FIT_JS = """
     const w = svg.viewBox.baseVal.width, h = svg.viewBox.baseVal.height;
     const block = chart.closest('[data-testid="stVerticalBlock"]') || chart.parentElement;
     if (!w || !h || !block) return;
+    if (!watched.has(block)) { watched.add(block); resized.observe(block); }
+    if (!block.clientWidth) return;  // hidden (a folded panel): fitted when it opens
     let scale = Math.min(block.clientWidth / w, narrow ? 1 : MAX);
     if (presenter) scale = Math.min(scale, (window.innerHeight - 56) / h);
     const width = Math.floor(w * scale) + 'px', height = Math.floor(h * scale) + 'px';
@@ -114,6 +116,8 @@ _FIT_JS = """
     if (svg.style.height !== height) svg.style.height = height;
   };
   let queued = false;
+  const watched = new WeakSet();
+  const resized = new ResizeObserver(() => fit());
   const fit = () => {
     if (queued) return;
     queued = true;
@@ -133,8 +137,6 @@ _FIT_JS = """
     if (records.some(r => r.type === 'attributes' || chartAdded(r))) fit();
   }).observe(document.body, {subtree: true, childList: true, attributes: true,
                              attributeFilter: ['viewBox']});
-  const main = document.querySelector('[data-testid="stMain"]') || document.body;
-  new ResizeObserver(fit).observe(main);
   window.addEventListener('resize', fit);
   fit();
 })();
