@@ -234,3 +234,27 @@ def test_the_network_view_draws_every_dataset(page, server_url, dataset):
     wait_for_app(page, charts=5, timeout=60_000)
     assert page.locator(NO_EXCEPTION).count() == 0
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 5
+
+
+DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE])
+def test_a_click_on_the_fitted_map_restarts_the_runs_where_it_was_clicked(browser, server_url,
+                                                                          viewport):
+    """The figure is scaled to its column; a click still lands on the point under the pointer."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(server_url + "/?surface=booth&opt=sgd&steps=20")  # window −10 … 10 on both axes
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(1000)
+    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_function("() => new URLSearchParams(location.search).has('start')",
+                           timeout=20_000)
+    start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
+    w1, w2 = (float(v) for v in start.split(","))
+    assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, start
+    context.close()
