@@ -12,6 +12,7 @@ import json
 import streamlit as st
 
 _PRESENTER_CSS = """
+<div class="losslab-presenter" hidden></div>
 <style>
   .stMainBlockContainer { padding-top: 1.5rem; max-width: 1280px; }
   .stMarkdown p, .stMarkdown li, .stCaption { font-size: 1.25rem !important; }
@@ -83,14 +84,71 @@ _PLAYBACK_JS = """
 """
 
 
-# On a narrow screen (a phone) a figure wider than the page is scaled down to fit, so nothing
-# scrolls sideways; its controls stay full size and usable.
+# Every chart is drawn at the size its spec gives (the server does not know the window, and a
+# spec that kept its shape lets the browser take new rows in place); here, in the browser, each
+# figure is then scaled to its column: down to fit a narrow column or a phone, up to FIT_MAX on a
+# wide desktop, and in presenter mode also down to the window's height. Vega draws SVG with a
+# viewBox, so a scaled figure stays sharp and Vega still maps the pointer through the scaling
+# (getScreenCTM). A canvas (Vega's choice for very many inline rows) is only ever scaled down.
+FIT_MAX = 1.35
+"""The largest factor a figure is enlarged by to fill a wide column (text 11 px → 15 px)."""
+PHONE_WIDTH = 700
+"""Below this window width (px) figures are never enlarged."""
+
+_FIT_JS = """
+<script>
+(() => {
+  if (window.__losslabFit) return;
+  window.__losslabFit = true;
+  const MAX = __MAX__, PHONE = __PHONE__;
+  const fitOne = (chart, narrow, presenter) => {
+    const svg = chart.querySelector('svg.marks');
+    if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return;
+    const w = svg.viewBox.baseVal.width, h = svg.viewBox.baseVal.height;
+    const block = chart.closest('[data-testid="stVerticalBlock"]') || chart.parentElement;
+    if (!w || !h || !block) return;
+    if (!watched.has(block)) { watched.add(block); resized.observe(block); }
+    if (!block.clientWidth) return;  // hidden (a folded panel): fitted when it opens
+    let scale = Math.min(block.clientWidth / w, narrow ? 1 : MAX);
+    if (presenter) scale = Math.min(scale, (window.innerHeight - 56) / h);
+    const width = Math.floor(w * scale) + 'px', height = Math.floor(h * scale) + 'px';
+    if (svg.style.width !== width) svg.style.width = width;
+    if (svg.style.height !== height) svg.style.height = height;
+  };
+  let queued = false;
+  const watched = new WeakSet();
+  const resized = new ResizeObserver(() => fit());
+  const fit = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      const narrow = window.innerWidth < PHONE;
+      const presenter = !!document.querySelector('.losslab-presenter');
+      document.querySelectorAll('[data-testid="stVegaLiteChart"]')
+        .forEach(chart => fitOne(chart, narrow, presenter));
+    });
+  };
+  // A new chart, or a chart whose size changed (a longer legend): only those mutations count,
+  // so the many small changes of a scrub cost nothing here.
+  const chartAdded = (r) => !(r.target instanceof SVGElement) && [...r.addedNodes].some(
+    n => n.nodeType === 1 && (n.matches('svg.marks') || n.querySelector('svg.marks')));
+  new MutationObserver((records) => {
+    if (records.some(r => r.type === 'attributes' || chartAdded(r))) fit();
+  }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                             attributeFilter: ['viewBox']});
+  window.addEventListener('resize', fit);
+  fit();
+})();
+</script>
+""".replace("__MAX__", str(FIT_MAX)).replace("__PHONE__", str(PHONE_WIDTH))
+
+# A canvas, and anything before the script runs, is kept inside the page on a phone.
 _NARROW_CSS = """
 <style>
   @media (max-width: 700px) {
     [data-testid="stVegaLiteChart"] { max-width: 100%; overflow: hidden; }
-    [data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks
-      { max-width: 100% !important; height: auto !important; }
+    [data-testid="stVegaLiteChart"] canvas { max-width: 100% !important; height: auto !important; }
     .vega-bindings input[type=range] { max-width: 45vw; }
   }
 </style>
@@ -98,7 +156,8 @@ _NARROW_CSS = """
 
 
 def page_style() -> None:
-    st.html(_NARROW_CSS)
+    """Figures fitted to their column (and to a phone) in the browser."""
+    st.html(_NARROW_CSS + _FIT_JS, unsafe_allow_javascript=True)
 
 
 def presenter_style() -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from losslab import charts
 from ui import browser, compute, panels, questions, state
-from ui.chart import presenter_scale, show
+from ui.chart import map_size, presenter_scale, show
 from ui.scene import Scene
 from ui.sidebar import Controls
 from ui.text import plain
@@ -184,7 +184,7 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
             f"The loss is undefined on {undefined:.0%} of this window (for example a log of a "
             "negative number); those places are left blank."
         )
-    size = int(420 * presenter_scale(s))
+    size = map_size(s)
     field = gradient_field
     window, _ = scene.rate_window if histories else (None, "")
     if window is not None:  # the figure's legend names runs without their rate

@@ -118,7 +118,7 @@ def _thinned(n: int) -> Array:
     return np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
 
 
-def nn_decision_chart(exp: Experiment, *, width: int = 320, height: int = 320) -> alt.LayerChart:
+def nn_decision_chart(exp: Experiment, *, width: int = 280, height: int = 280) -> alt.LayerChart:
     """The trained network's P(class 1) over the data, its 0.5 boundary, and the data points."""
     d = exp.decision
     xr, yr = _edges(d.x), _edges(d.y)
@@ -169,7 +169,7 @@ def nn_decision_chart(exp: Experiment, *, width: int = 320, height: int = 320) -
     )
 
 
-def nn_loss_chart(exp: Experiment, *, width: int = 360, height: int = 150) -> alt.VConcatChart:
+def nn_loss_chart(exp: Experiment, *, width: int = 320, height: int = 150) -> alt.VConcatChart:
     """Training loss (binary cross-entropy on all rows) and accuracy against the step."""
     t = exp.training
     keep = _thinned(len(t.loss))
@@ -214,7 +214,7 @@ def nn_loss_chart(exp: Experiment, *, width: int = 360, height: int = 150) -> al
 
 
 def nn_interpolation_chart(
-    exp: Experiment, *, width: int = 360, height: int = 240
+    exp: Experiment, *, width: int = 320, height: int = 220
 ) -> alt.LayerChart:
     """Loss on ``theta_0 + alpha (theta* - theta_0)``, alpha in [-0.5, 1.5] (Goodfellow et al.)."""
     line = exp.interpolation
@@ -328,7 +328,7 @@ def _legend_layer(raster: Raster, x: tuple[float, float], y: tuple[float, float]
 
 
 def nn_landscape_chart(
-    exp: Experiment, kind: str = "random", *, width: int = 340, height: int = 340
+    exp: Experiment, kind: str = "random", *, width: int = 300, height: int = 300
 ) -> alt.LayerChart:
     """Loss on a 2-D plane through the trained weights, as an image with contour lines.
 

@@ -258,8 +258,8 @@ def whatif_map_spec(
     *,
     optimal_value: float | None = None,
     step: int | None = None,
-    metric_width: int = 320,
-    metric_height: int = 150,
+    metric_width: int = 280,
+    metric_height: int = 200,
     dots: bool = True,
     as_frames: bool = False,
 ) -> dict:

@@ -149,6 +149,14 @@ def test_presenter_view_and_a_narrow_screen_render(browser, server_url, tmp_path
         context.close()
 
 
+CHART_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] canvas,'
+    + ' [data-testid=stVegaLiteChart] svg.marks')].map(e => {
+      const r = e.getBoundingClientRect();
+      const box = e.viewBox && e.viewBox.baseVal;
+      return {right: r.right, width: r.width, scale: box && box.width ? r.width / box.width : 1};
+    })"""
+
+
 @pytest.mark.parametrize("query", ["/", "/?surface=rosenbrock&opt=sgd,adam", "/?view=nn"])
 def test_no_chart_is_wider_than_a_phone(browser, server_url, query):
     context = browser.new_context(viewport={"width": 390, "height": 844})
@@ -156,11 +164,48 @@ def test_no_chart_is_wider_than_a_phone(browser, server_url, query):
     page.goto(server_url + query)
     wait_for_app(page, charts=1)
     page.wait_for_timeout(1500)
-    edges = page.evaluate(
-        "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] canvas,"
-        " [data-testid=stVegaLiteChart] svg.marks')].map(e => e.getBoundingClientRect().right)")
-    assert edges and max(edges) <= 390, edges
+    boxes = page.evaluate(CHART_BOXES)
+    assert boxes and max(b["right"] for b in boxes) <= 390, boxes
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def test_the_map_grows_with_a_wide_desktop_column_and_stays_square(page, server_url):
+    """At 1400 px the surface map fills its part of the main column (it was 420 px wide,
+    with half the page empty beside it), scaled as a whole, so it stays square."""
+    page.goto(server_url + "/?surface=rosenbrock")
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(1000)
+    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
+    box = image.bounding_box()
+    assert box is not None and box["width"] > 440, box
+    assert abs(box["width"] - box["height"]) <= 2, box
+    main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+    figure = page.locator('[data-testid="stVegaLiteChart"] svg.marks').first.bounding_box()
+    assert figure["x"] + figure["width"] <= main["x"] + main["width"] + 1, (figure, main)
+
+
+def test_a_narrow_desktop_column_shrinks_the_figure_instead_of_scrolling(browser, server_url):
+    context = browser.new_context(viewport={"width": 900, "height": 800})
+    page = context.new_page()
+    page.goto(server_url + "/?surface=rosenbrock")
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(1000)
+    boxes = page.evaluate(CHART_BOXES)
+    assert boxes[0]["scale"] < 1, boxes
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 900
+    context.close()
+
+
+def test_a_presenter_figure_fits_the_projector(browser, server_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(server_url + "/?surface=rosenbrock&present=1")
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(1000)
+    figure = page.locator('[data-testid="stVegaLiteChart"] svg.marks').first.bounding_box()
+    assert figure["width"] <= 1280 and figure["height"] <= 720, figure
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
     context.close()
 
 
@@ -189,3 +234,27 @@ def test_the_network_view_draws_every_dataset(page, server_url, dataset):
     wait_for_app(page, charts=5, timeout=60_000)
     assert page.locator(NO_EXCEPTION).count() == 0
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 5
+
+
+DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE])
+def test_a_click_on_the_fitted_map_restarts_the_runs_where_it_was_clicked(browser, server_url,
+                                                                          viewport):
+    """The figure is scaled to its column; a click still lands on the point under the pointer."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(server_url + "/?surface=booth&opt=sgd&steps=20")  # window −10 … 10 on both axes
+    wait_for_app(page, charts=1)
+    page.wait_for_timeout(1000)
+    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_function("() => new URLSearchParams(location.search).has('start')",
+                           timeout=20_000)
+    start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
+    w1, w2 = (float(v) for v in start.split(","))
+    assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, start
+    context.close()
