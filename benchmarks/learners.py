@@ -248,6 +248,9 @@ class Learner:
         action = self.rng.choices(actions, weights)[0]
         key = {"lr": "w_lr", "optimiser": "w_opt_0", "surface": "w_surface"}[action]
         w = self.widgets.get(key)
+        if w is None and "lr" in self.widgets:
+            # A reference app (benchmarks/one_chart_app.py) has only its rate slider, "lr".
+            action, w = "lr", self.widgets["lr"]
         if w is None:
             return None
         new = WidgetState()

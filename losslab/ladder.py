@@ -10,8 +10,10 @@ Python loop over steps is shared. The what-if sweep (``whatif.sweep``) pays one 
 optimiser and decay instead of one per rung.
 
 Full batch and a constant rate only (a schedule or a mini-batch is ``descent.run``'s). An
-optimiser whose update is not known to be element-wise (Newton solves a linear system with
-the Hessian) is run rate by rate through ``descent.run``, with the same result.
+optimiser whose update is not element-wise (Newton solves a linear system with the Hessian)
+still shares the loop over steps and each evaluation of the surface, its gradient and its
+Hessian, but updates column by column; any other kind is run rate by rate through
+``descent.run``, with the same result.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ MAX_RATES = 32
 
 _ELEMENTWISE = frozenset({"sgd", "adagrad", "rmsprop", "adam", "adamw"})
 """Optimiser kinds whose update rule broadcasts a ``(dim, R)`` iterate and a length-R rate."""
+_BY_COLUMN = frozenset({"newton"})
+"""Optimiser kinds updated column by column (their update solves a system per iterate)."""
 
 Array = np.ndarray
 
@@ -56,8 +60,44 @@ def _at_rate(optimizer: Optimizer, rate: float) -> Optimizer:
     return optimizer._replace(learning_rate=rate, hyperparams=hyperparams)
 
 
+class _ColumnStates(tuple):
+    """The states of an optimiser updated column by column, one per column."""
+
+
+def _by_column(optimizer: Optimizer) -> Optimizer:
+    """``optimizer`` over ``(dim, R)`` iterates, each column updated by the optimiser's own
+    rule (with that column's rate and Hessian), so each gets the bits a run of its own gets."""
+
+    def init(params: Array) -> _ColumnStates:
+        return _ColumnStates(optimizer.init(params[:, c]) for c in range(params.shape[1]))
+
+    def update(grad: Array, state: _ColumnStates, params: Array, *, learning_rate: Array,
+               hessian: Array | None = None) -> tuple[Array, _ColumnStates]:
+        steps, states = np.empty_like(grad), []
+        for c, own in enumerate(state):
+            # Contiguous copies: a LAPACK solve may round differently on a strided view.
+            step, new = optimizer.update(
+                np.ascontiguousarray(grad[:, c]), own, np.ascontiguousarray(params[:, c]),
+                learning_rate=learning_rate[c],
+                hessian=None if hessian is None else np.ascontiguousarray(hessian[:, :, c]))
+            steps[:, c] = step
+            states.append(new)
+        return steps, _ColumnStates(states)
+
+    def explain(state: _ColumnStates) -> dict[str, Array]:
+        columns = [optimizer.explain(own) for own in state]
+        if not columns:
+            return {}
+        return {k: np.stack([np.asarray(c[k], dtype=float) for c in columns], axis=-1)
+                for k in columns[0]}
+
+    return optimizer._replace(init=init, update=update, explain=explain)
+
+
 def _columns(state: Any, keep: Array, width: int) -> Any:
     """``state`` with only the columns ``keep`` of its per-rate arrays (last axis ``width``)."""
+    if isinstance(state, _ColumnStates):
+        return _ColumnStates(own for own, k in zip(state, keep, strict=True) if k)
     return type(state)(*(
         v[..., keep] if isinstance(v, np.ndarray) and v.ndim and v.shape[-1] == width else v
         for v in state
@@ -105,7 +145,9 @@ def run_rates(
     is undefined.
     """
     rates = _checked_rates(rates)
-    if optimizer.needs_hessian or optimizer.kind not in _ELEMENTWISE:
+    if optimizer.kind in _BY_COLUMN:
+        optimizer = _by_column(optimizer)
+    elif optimizer.needs_hessian or optimizer.kind not in _ELEMENTWISE:
         return [descent.run(surface, _at_rate(optimizer, r), start=start, steps=steps)
                 for r in rates]
     steps = descent.capped_steps(steps)
@@ -132,6 +174,7 @@ def run_rates(
     grads = np.empty((steps + 1, dim, width))
     losses = np.empty((steps + 1, width))
     states = {k: np.empty((steps + 1, dim, width)) for k in names}
+    hessians = np.empty((steps, dim, dim, width)) if optimizer.needs_hessian else None
     params[0], grads[0], losses[0] = p, g, loss0
     for k in names:
         states[k][0] = 0.0
@@ -140,7 +183,13 @@ def run_rates(
     diverged_at: list[int | None] = [None] * width
     with np.errstate(all="ignore"):
         for t in range(steps):
-            step, state = optimizer.update(g, state, p, learning_rate=lr)
+            columns = slice(None) if len(alive) == width else alive
+            if hessians is None:
+                step, state = optimizer.update(g, state, p, learning_rate=lr)
+            else:
+                hessian = surface.hessian(p)
+                hessians[t][..., columns] = hessian
+                step, state = optimizer.update(g, state, p, learning_rate=lr, hessian=hessian)
             p_next = p + step
             count = len(alive)
             # Fast paths: a finite sum means every number in it is finite (NaN and inf
@@ -193,5 +242,7 @@ def run_rates(
             state={k: np.ascontiguousarray(v[:n, :, column]) for k, v in states.items()},
             diverged_at=diverged_at[column],
             steps_requested=steps,
+            hessian=None if hessians is None
+            else np.ascontiguousarray(hessians[:n - 1, :, :, column]),
         ))
     return histories

@@ -136,6 +136,9 @@ class Surface:
     def hessian(self, p: Array) -> Array:
         """Hessian at ``p`` of shape ``(dim, ...)``; returns shape ``(dim, dim, ...)``."""
         p = self._points(p)
+        if p.ndim == 1:  # one point: evaluated as a column, see ``_column``
+            h = np.asarray(self.hessian_fn(_column(p)), dtype=float)
+            return np.broadcast_to(h, (self.dim, self.dim, 1))[..., 0].copy()
         shape = (self.dim, self.dim, *p.shape[1:])
         h = np.asarray(self.hessian_fn(p), dtype=float)
         if h.shape == shape:  # already full: one copy, no broadcasting (Newton's every step)
