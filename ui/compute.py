@@ -194,8 +194,13 @@ def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> 
     (``run_sweep``): a room opening the same link computes it once, and a learner changing
     one run (or moving a rate within its window) computes at most that run again."""
     parts, windows = _parts(surface, key, names)
-    combined = whatif.combine([run_sweep(*part) for part in parts])
-    return dataclasses.replace(combined, windows=tuple(windows))
+    return dataclasses.replace(_combined(tuple(parts)), windows=tuple(windows))
+
+
+@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+def _combined(parts: tuple[tuple, ...]) -> whatif.Sweep:
+    """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run."""
+    return whatif.combine([run_sweep(*part) for part in parts])
 
 
 @st.cache_data(max_entries=256, max_size="64MB", ttl=_TTL, show_spinner=False)
@@ -386,6 +391,25 @@ def whatif_map(
 def _whatif_map(parts: tuple[tuple, ...], resolution: int, step: int | None, size: int,
                 field: bool) -> dict:
     surface = parts[0][0]
-    sweep_ = whatif.combine([run_sweep(*part) for part in parts])
+    sweep_ = _combined(parts)
     return arrow_datasets(whatif_map_of(_surface(*surface), sweep_,
                                         map_background(surface, resolution, size, field), step))
+
+
+def whatif_lesson(
+    surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...],
+    w_range: tuple[float, float], step: int | None, width: int, height: int,
+) -> dict:
+    """The lesson figure over the runs' rate windows (``charts.whatif_lesson_spec``) for a
+    named surface, cached like ``whatif_map``."""
+    parts, windows = _parts(surface, key, names)
+    return charts.with_choices(_whatif_lesson(tuple(parts), w_range, step, width, height),
+                               windows)
+
+
+@st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False)
+def _whatif_lesson(parts: tuple[tuple, ...], w_range: tuple[float, float], step: int | None,
+                   width: int, height: int) -> dict:
+    return arrow_datasets(charts.whatif_lesson_spec(
+        _surface(*parts[0][0]), _combined(parts), w_range=w_range, step=step, width=width,
+        height=height, as_frames=True))

@@ -106,7 +106,11 @@ def one_weight_view(scene: Scene) -> None:
     scale = presenter_scale(s)
     width, height = int(320 * scale), int(280 * scale)
     window, _ = scene.rate_window if histories else (None, "")
-    if window is not None:
+    if window is not None and scene.source == "registry":
+        spec = compute.whatif_lesson(compute.surface_key(scene.runs), compute.run_key(scene.runs),
+                                     window_names(scene), (s.w_min, s.w_max), s.step, width,
+                                     height)
+    elif window is not None:
         spec = charts.whatif_lesson_spec(surface, window, w_range=(s.w_min, s.w_max),
                                          step=s.step, width=width, height=height,
                                          as_frames=True)
