@@ -133,13 +133,10 @@ class Sweep:
 
 
 def _ladder_window(
-    ladder: Sequence[float], value: float, each_side: int, low: float, high: float, *, log: bool,
-    paged: bool = False,
+    ladder: Sequence[float], value: float, each_side: int, low: float, high: float, *, log: bool
 ) -> tuple[tuple[float, ...], int]:
     """``2·each_side + 1`` neighbouring rungs of ``ladder`` within [low, high] around ``value``
-    (fewer where the ladder ends), the rung nearest ``value`` replaced by ``value`` itself.
-    ``paged``: the window is the one of a fixed set of overlapping windows (``_page_first``)
-    whose middle is nearest ``value``, so neighbouring values share it."""
+    (fewer where the ladder ends), the rung nearest ``value`` replaced by ``value`` itself."""
     rungs = [r for r in ladder if low <= r <= high]
     value = min(max(float(value), low), high)
     if not rungs:
@@ -149,41 +146,21 @@ def _ladder_window(
     nearest = int(np.argmin(np.abs(keys - at)))
     rungs[nearest] = value
     size = 2 * each_side + 1
-    if paged:
-        first = _page_first(nearest, each_side, len(rungs))
-    else:
-        first = min(max(nearest - each_side, 0), max(len(rungs) - size, 0))
+    first = min(max(nearest - each_side, 0), max(len(rungs) - size, 0))
     window = tuple(rungs[first : first + size])
     return window, nearest - first
 
 
-def _page_first(index: int, each_side: int, count: int) -> int:
-    """The first rung of the page holding rung ``index`` of ``count``: pages of
-    ``2·each_side + 1`` rungs whose middles are ``each_side + 1`` rungs apart (the last one
-    flush with the ladder's end), the page whose middle is nearest ``index``. Every rung is
-    then in its page with at least one rung either side (unless at the ladder's end)."""
-    size = 2 * each_side + 1
-    if count <= size:
-        return 0
-    middles = list(range(each_side, count - each_side, each_side + 1))
-    if middles[-1] != count - 1 - each_side:
-        middles.append(count - 1 - each_side)
-    middle = min(middles, key=lambda m: (abs(m - index), m))
-    return middle - each_side
-
-
 def rate_window(
-    optimizer: str, rate: float, each_side: int = DEFAULT_RUNGS_EACH_SIDE, *,
-    paged: bool = False,
+    optimizer: str, rate: float, each_side: int = DEFAULT_RUNGS_EACH_SIDE
 ) -> tuple[tuple[float, ...], int]:
     """The learning rates ``optimizer``'s run is computed at and the index of ``rate`` among
     them: ``each_side`` (capped at ``MAX_RUNGS_EACH_SIDE``) rungs of ``RATE_LADDER`` either
     side, within the optimiser's learning-rate range, shifted inwards at the ladder's ends so
     the window keeps its width. ``rate`` itself is always in the window (replacing its nearest
-    rung when it is not on the ladder). ``paged``: one of a fixed set of overlapping windows
-    instead of one centred on ``rate``, so that a learner moving the rate a rung or two
-    usually stays in the same window (a server computes it once and shares it). Raises
-    ``ValueError`` for an unknown optimiser or a rate that is not a finite number > 0."""
+    rung when it is not on the ladder). Centred, so the chosen rung keeps its place when the
+    rate moves: the chart's spec then stays the same and the browser only swaps its rows.
+    Raises ``ValueError`` for an unknown optimiser or a rate that is not a finite number > 0."""
     if optimizer not in optimizers.HYPERPARAMS:
         raise ValueError(f"unknown optimizer {optimizer!r}")
     rate = float(rate)
@@ -192,7 +169,7 @@ def rate_window(
     hp = next(h for h in optimizers.HYPERPARAMS[optimizer] if h.name == "learning_rate")
     each_side = int(min(max(int(each_side), 0), MAX_RUNGS_EACH_SIDE))
     return _ladder_window(stability.RATE_LADDER, rate, each_side, float(hp.min_value),
-                          float(hp.max_value), log=True, paged=paged)
+                          float(hp.max_value), log=True)
 
 
 def beta_window(
@@ -259,13 +236,12 @@ def sweep(
     beta_each_side: int = DEFAULT_BETA_EACH_SIDE,
     window: Sequence[Sequence[float]] | None = None,
     max_points: int = MAX_POINTS,
-    paged: bool = False,
     windows: Sequence[RunWindow] | None = None,
 ) -> Sweep:
     """Every run at every rate of its ``rate_window`` (× every decay of its ``beta_window``).
 
     ``runs`` carry each optimiser's own settings; its learning rate (and decay) centre the
-    windows (``paged``: choose them, see ``rate_window``). ``window`` (default
+    windows. ``window`` (default
     ``surface.window``) is the map's extent, used only to thin paths evenly on screen; each
     path keeps at most ``max_points`` rows. ``windows`` (one per run, from ``run_window``)
     give the rates and decays directly; the runs' own rate and decay are then not read.
@@ -283,7 +259,7 @@ def sweep(
         if surface.minimizers else None
 
     if windows is None:
-        windows = [run_window(run, rungs_each_side, beta_each_side, paged=paged) for run in runs]
+        windows = [run_window(run, rungs_each_side, beta_each_side) for run in runs]
     windows = list(windows)
     if len(windows) != len(runs):
         raise ValueError("sweep needs one window per run")
@@ -312,12 +288,11 @@ def sweep(
 
 
 def run_window(run: RunSetting, rungs_each_side: int = DEFAULT_RUNGS_EACH_SIDE,
-               beta_each_side: int = DEFAULT_BETA_EACH_SIDE, *, paged: bool = False
-               ) -> RunWindow:
+               beta_each_side: int = DEFAULT_BETA_EACH_SIDE) -> RunWindow:
     """The rates and decays ``sweep`` computes ``run`` at (``rate_window``, ``beta_window``)."""
     settings = dict(run.hyperparams)
     rate = settings.get("learning_rate", _default(run.optimizer, "learning_rate"))
-    rates, rate_index = rate_window(run.optimizer, rate, rungs_each_side, paged=paged)
+    rates, rate_index = rate_window(run.optimizer, rate, rungs_each_side)
     knob, betas, beta_index = beta_window(run.optimizer, settings.get(
         BETA_KNOBS.get(run.optimizer, ""), None), beta_each_side)
     return RunWindow(run.optimizer, run.name, rates, rate_index, knob, betas, beta_index)

@@ -266,32 +266,12 @@ def test_the_compared_windows_hold_rungs_that_diverge_at_different_steps(sweeps_
                for sweep, _ in sweeps_both_ways.values())
 
 
-# --- paged windows and one run at a time: what a server caches -------------------------------
-
-
-def test_a_paged_window_holds_the_rate_with_a_rung_either_side_and_is_shared_by_neighbours():
-    seen = {}
-    for index, rate in enumerate(stability.RATE_LADDER):
-        rates, at = whatif.rate_window("sgd", rate, 3, paged=True)
-        assert len(rates) == 7 and rates[at] == rate
-        if 0 < index < len(stability.RATE_LADDER) - 1:
-            assert 0 < at < 6, (rate, rates)  # room to move the rate either way in the chart
-        seen.setdefault(rates, []).append(rate)
-    # About one window per three rungs, not one per rung: a learner moving the rate a rung
-    # at a time meets a new window about every third move.
-    assert len(seen) <= len(stability.RATE_LADDER) // 3 + 2
-    assert whatif.rate_window("sgd", 0.05, 3, paged=True)[0] == \
-        whatif.rate_window("sgd", 0.06, 3, paged=True)[0]
-
-
-def test_a_paged_window_keeps_a_rate_off_the_ladder():
-    rates, at = whatif.rate_window("sgd", 0.0013, 3, paged=True)
-    assert rates[at] == 0.0013 and 0.0012 not in rates
+# --- one run at a time: what a server caches -------------------------------
 
 
 def test_one_run_at_a_time_combined_is_the_sweep_of_all_runs(rosenbrock_sweep):
     surface, runs, _ = rosenbrock_sweep
-    windows = [whatif.run_window(run, 2, 1, paged=True) for run in runs]
+    windows = [whatif.run_window(run, 2, 1) for run in runs]
     budget = whatif.path_budget(windows)
     whole = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=120, windows=windows)
     parts = [whatif.sweep(surface, [run], start=(-1.5, 2.0), steps=120, windows=[window],
@@ -306,7 +286,7 @@ def test_one_run_at_a_time_combined_is_the_sweep_of_all_runs(rosenbrock_sweep):
 
 def test_given_windows_decide_the_rates_whatever_the_runs_own_rate(rosenbrock_sweep):
     surface, runs, _ = rosenbrock_sweep
-    window = whatif.run_window(runs[0], 2, 1, paged=True)
+    window = whatif.run_window(runs[0], 2, 1)
     elsewhere = RunSetting("sgd", "Gradient descent", {"learning_rate": 0.3})
     a = whatif.sweep(surface, [runs[0]], start=(-1.5, 2.0), steps=50, windows=[window])
     b = whatif.sweep(surface, [elsewhere], start=(-1.5, 2.0), steps=50, windows=[window])

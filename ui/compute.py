@@ -151,15 +151,14 @@ def run_key(s: Settings) -> tuple:
 def _sweep_plan(key: tuple, names: tuple[str, ...], dim: int
                 ) -> tuple[list[whatif.RunSetting], list[whatif.RunWindow]]:
     """The runs of a sweep and their windows of rates (and decays). The windows narrow as
-    runs are added, so a request stays within about sixty runs; they are paged
-    (``whatif.rate_window``), so moving a rate a rung or two usually keeps its window."""
+    runs are added, so a request stays within about sixty runs."""
     specs, starts, _, _, _, _ = key
     count = len(specs)
     runs_ = [whatif.RunSetting(name, label, dict(kwargs), tuple(start))
              for (name, kwargs), label, start in zip(specs, names, starts, strict=False)]
     rungs = 8 if dim == 1 and count == 1 else 3 if count <= 3 else 2
     betas = 1 if count <= 3 else 0
-    return runs_, [whatif.run_window(run, rungs, betas, paged=True) for run in runs_]
+    return runs_, [whatif.run_window(run, rungs, betas) for run in runs_]
 
 
 def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
@@ -192,7 +191,7 @@ def _parts(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]
 def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
     """``sweep_on`` for a named surface, each run's part from a shared cache
     (``run_sweep``): a room opening the same link computes it once, and a learner changing
-    one run (or moving a rate within its window) computes at most that run again."""
+    one run computes only that run again."""
     parts, windows = _parts(surface, key, names)
     return dataclasses.replace(_combined(tuple(parts)), windows=tuple(windows))
 
