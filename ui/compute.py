@@ -121,14 +121,24 @@ def run_on(
     return histories
 
 
-@st.cache_data(max_entries=256, max_size="32MB", ttl=_TTL, show_spinner=False)
 def runs(
     surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
     starts: tuple[tuple[float, ...], ...], steps: int, schedule: settings.ScheduleKey,
     batch: int, seed: int,
 ) -> list[descent.History]:
-    """Every optimiser's run on the named surface (pure, so cached across users)."""
-    return run_on(_surface(*surface), specs, starts, steps, schedule, batch, seed)
+    """Every optimiser's run on the named surface, each from a shared cache (``one_run``): a
+    room computes a run once, and changing one run leaves the others' cached."""
+    return [one_run(surface, spec, start, steps, schedule, batch, seed)
+            for spec, start in zip(specs[:MAX_RUNS], starts, strict=False)]
+
+
+@st.cache_data(max_entries=512, max_size="48MB", ttl=_TTL, show_spinner=False)
+def one_run(
+    surface: tuple[str, str, Key], spec: RunSpec, start: tuple[float, ...], steps: int,
+    schedule: settings.ScheduleKey, batch: int, seed: int,
+) -> descent.History:
+    """One optimiser's run on the named surface (pure, so cached across users)."""
+    return run_on(_surface(*surface), [spec], [start], steps, schedule, batch, seed)[0]
 
 
 @st.cache_data(max_entries=256, ttl=_TTL, show_spinner=False)
