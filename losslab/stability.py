@@ -164,6 +164,8 @@ def assess(
         rule = "2(1+β)/λmax" if optimizer == "momentum" else "2(1+β)/((1+2β)λmax)"
         warning = learning_rate > limit
         verdict = "diverges" if warning else "stays stable"
+        if warning and surface.dim > 1:  # as for gradient descent: λmax is local
+            verdict = "overshoots here: it diverges unless it reaches flatter ground"
         name = "momentum" if optimizer == "momentum" else "Nesterov momentum"
         lines.append(f"With {name} (β = {momentum:g}) the bound is {rule} = {_g(limit)}: "
                      f"at lr = {learning_rate:g} it {verdict}.")

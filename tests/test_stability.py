@@ -81,8 +81,18 @@ def test_assess_words_the_bound_and_the_verdict_for_each_kind_of_optimizer():
     assert "2(1+β)/λmax = 0.475" in heavy.lines[1] and not heavy.warning
     nesterov = stability.assess(lesson, [-1.0], 0.3, "nesterov", momentum=0.9)
     assert "((1+2β)λmax) = 0.17:" in nesterov.lines[1] and nesterov.warning
+    assert nesterov.lines[1].endswith("at lr = 0.3 it diverges.")
     adam = stability.assess(lesson, [-1.0], 0.3, "adam")
     assert "rescale their steps" in adam.lines[1] and not adam.warning
+
+
+def test_on_two_weights_a_momentum_rate_beyond_the_local_bound_is_not_called_divergent():
+    # Rosenbrock's opening: Nesterov at 0.0013 is beyond 2(1+β)/((1+2β)λmax) where it starts,
+    # yet it converges once it reaches the valley's floor; the words must not contradict it.
+    rosenbrock = surfaces.get("rosenbrock")
+    a = stability.assess(rosenbrock, [-1.2, 1.0], 0.0013, "nesterov", momentum=0.9)
+    assert a.warning
+    assert a.lines[1].endswith("it overshoots here: it diverges unless it reaches flatter ground.")
 
 
 def test_assess_on_a_concave_start_says_no_rate_overshoots():
