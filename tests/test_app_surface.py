@@ -240,3 +240,10 @@ def test_a_formula_undefined_everywhere_says_there_is_nothing_to_draw():
 def test_a_start_where_the_formula_is_undefined_is_explained():
     at = open_app(surface="custom", expr="sqrt(w1) + w2^2", start="-1,1")
     assert any("cannot start" in e.value for e in at.error)
+
+
+def test_the_surface_menu_names_no_loss_where_the_loss_is_picked_below_it():
+    at = open_app({"surface": "linear_regression", "loss": "mae"})
+    menu = widget(at, "w_surface")
+    assert menu.format_func("linear_regression") == "Linear regression"
+    assert widget(at, "w_loss_kind").value == "mae"

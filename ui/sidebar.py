@@ -45,7 +45,10 @@ FIELD_KEY = "show_field"
 def surface_title(name: str) -> str:
     if name == CUSTOM:
         return "Your own formula"
-    return surfaces.SURFACES[name].title
+    surface = surfaces.SURFACES[name]
+    if "loss" in surface.params:  # the loss is picked below the menu: the menu names no loss
+        return surface.title.split(" (")[0]
+    return surface.title
 
 
 def _lr_options(value: float) -> list[float]:
