@@ -30,7 +30,7 @@ from losslab.descent import MAX_PARAM, History
 from losslab.optimizers import Optimizer
 from losslab.surfaces import Surface
 
-__all__ = ["MAX_RATES", "run_rates"]
+__all__ = ["MAX_RATES", "run_rates", "shares_updates"]
 
 MAX_RATES = 32
 """The most rates one call takes: the what-if sweep needs at most 21 (ten rungs either side)."""
@@ -41,6 +41,13 @@ _BY_COLUMN = frozenset({"newton"})
 """Optimiser kinds updated column by column (their update solves a system per iterate)."""
 
 Array = np.ndarray
+
+
+def shares_updates(optimizer: Optimizer) -> bool:
+    """Whether ``run_rates`` takes every rate in one element-wise update per step. Otherwise
+    (Newton, column by column; any other kind, one run per rate) a rate costs about as much
+    taken with others as on its own, so a caller gains nothing by asking for extra rates."""
+    return optimizer.kind in _ELEMENTWISE and not optimizer.needs_hessian
 
 
 def _checked_rates(rates: Sequence[float]) -> tuple[float, ...]:

@@ -237,6 +237,7 @@ def sweep(
     window: Sequence[Sequence[float]] | None = None,
     max_points: int = MAX_POINTS,
     windows: Sequence[RunWindow] | None = None,
+    histories: Sequence[Sequence[Sequence[History]]] | None = None,
 ) -> Sweep:
     """Every run at every rate of its ``rate_window`` (× every decay of its ``beta_window``).
 
@@ -245,6 +246,10 @@ def sweep(
     ``surface.window``) is the map's extent, used only to thin paths evenly on screen; each
     path keeps at most ``max_points`` rows. ``windows`` (one per run, from ``run_window``)
     give the rates and decays directly; the runs' own rate and decay are then not read.
+    ``histories`` (with ``windows``: per run, per decay of its window — one entry without a
+    decay ladder — the run at each rate, as ``descent.run`` gives it) are used instead of
+    running the optimisers here: a server keeps pages of the ladder and draws any window
+    from them.
     Raises ``ValueError`` for no runs, an unknown optimiser or setting, or a start where the
     surface is undefined (from ``descent.run``).
     """
@@ -263,13 +268,18 @@ def sweep(
     windows = list(windows)
     if len(windows) != len(runs):
         raise ValueError("sweep needs one window per run")
+    if histories is not None and [[len(h) for h in by_beta] for by_beta in histories] != [
+            [len(w.rates)] * max(len(w.betas), 1) for w in windows]:
+        raise ValueError("sweep's histories must give each run at every rate and decay "
+                         "of its window")
     budget = path_budget(windows, max_points)
     path_columns: dict[str, list] = {}
     outcome_rows = []
     for index, (run, win) in enumerate(zip(runs, windows, strict=True)):
         own = start if run.start is None else [float(v) for v in run.start]
-        by_beta = [_histories(surface, run, win, beta_value, own, steps, schedule)
-                   for beta_value in win.betas or (None,)]
+        by_beta = histories[index] if histories is not None else [
+            _histories(surface, run, win, beta_value, own, steps, schedule)
+            for beta_value in win.betas or (None,)]
         for rung, rate in enumerate(win.rates):
             for beta, beta_value in enumerate(win.betas or (None,)):
                 h = by_beta[beta][rung]

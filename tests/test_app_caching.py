@@ -7,6 +7,7 @@ computes that run and its window, not the other runs (Newton's among them).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from losslab import descent, ladder
@@ -39,15 +40,51 @@ def computed(monkeypatch):
 
 def test_moving_one_runs_rate_computes_that_run_and_its_window_only(computed):
     at = open_app(LINK)
-    opened = sorted(c[1] for c in computed if c[0] == "run")
-    assert opened == ["adam", "newton", "sgd", "sgd"]  # the four runs (momentum: kind sgd)
-    assert {c[1] for c in computed if c[0] == "rates"} == {"sgd", "adam", "newton"}
+    # Every run and its window of rates are read from pages of the ladder: eight rungs at
+    # once for the optimisers that update every rate together, Newton rung by rung.
+    assert not [c for c in computed if c[0] == "run"]
+    assert sorted(computed) == sorted([("rates", "sgd", 8)] * 2 + [("rates", "adam", 8)]
+                                      + [("rates", "newton", 1)] * 5)
 
     computed.clear()
     ok(widget(at, "w_lr").set_value(0.0012).run())
-    # Gradient descent at its new rate, and its window of rates: nothing else.
-    assert computed == [("run", "sgd"), ("rates", "sgd", 5)]
+    # A notch along the ladder: the run and its window are on the page already computed.
+    assert computed == []
+
+    computed.clear()
+    ok(widget(at, "w_lr").set_value(0.05).run())
+    # Far along the ladder: gradient descent's new page only, not the other runs.
+    assert computed == [("rates", "sgd", 8)]
 
     computed.clear()
     ok(widget(at, "w_lr").set_value(0.001).run())
     assert computed == []  # back to a rate this server has met: all from the cache
+
+
+def test_a_run_read_from_a_page_is_the_run_itself():
+    """The run the sidebar's numbers come from is ``descent.run``'s, bit for bit, whether it
+    is read from a page of the ladder or run on its own (a rate off the ladder)."""
+    from losslab import optimizers, surfaces
+    from ui import compute
+
+    key = ("rosenbrock", "", ())
+    start, steps = (-0.7, 1.6), 61
+    cases = [("sgd", {"learning_rate": 0.0015}), ("momentum", {"learning_rate": 0.004,
+                                                              "momentum": 0.8}),
+             ("adam", {"learning_rate": 0.3, "beta1": 0.9, "beta2": 0.999}),
+             ("newton", {"learning_rate": 0.5, "damping": 0.0}),
+             ("sgd", {"learning_rate": 0.0017})]  # off the ladder
+    for name, kwargs in cases:
+        spec = (name, tuple(sorted(kwargs.items())))
+        got = compute.one_run(key, spec, start, steps, ("constant", steps, ()), 0, 0)
+        want = descent.run(surfaces.get("rosenbrock"), optimizers.make(name, **kwargs),
+                           start=start, steps=steps)
+        assert got.diverged_at == want.diverged_at, name
+        for field in ("params", "loss", "grad", "learning_rate"):
+            assert np.array_equal(getattr(got, field), getattr(want, field)), (name, field)
+        assert got.state.keys() == want.state.keys()
+        for k in want.state:
+            assert np.array_equal(got.state[k], want.state[k]), (name, k)
+        assert (got.hessian is None) == (want.hessian is None)
+        if want.hessian is not None:
+            assert np.array_equal(got.hessian, want.hessian)

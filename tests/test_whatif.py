@@ -292,3 +292,26 @@ def test_given_windows_decide_the_rates_whatever_the_runs_own_rate(rosenbrock_sw
     b = whatif.sweep(surface, [elsewhere], start=(-1.5, 2.0), steps=50, windows=[window])
     pd.testing.assert_frame_equal(a.paths, b.paths)
     assert a.outcomes["learning_rate"].tolist() == list(window.rates)
+
+
+def test_given_histories_are_drawn_as_the_runs_at_those_rates(rosenbrock_sweep):
+    """A server reads runs from pages of the ladder: given them, the tables are the same."""
+    surface, runs, _ = rosenbrock_sweep
+    windows = [whatif.run_window(run, 2, 1) for run in runs]
+    histories = []
+    for run, window in zip(runs, windows, strict=True):
+        by_beta = []
+        for beta in window.betas or (None,):
+            kwargs = {**run.hyperparams, **({window.knob: beta} if window.knob else {})}
+            by_beta.append([descent.run(surface, optimizers.make(
+                run.optimizer, **{**kwargs, "learning_rate": rate}), start=(-1.5, 2.0),
+                steps=80) for rate in window.rates])
+        histories.append(by_beta)
+    computed = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=80, windows=windows)
+    given = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=80, windows=windows,
+                         histories=histories)
+    pd.testing.assert_frame_equal(given.paths, computed.paths)
+    pd.testing.assert_frame_equal(given.outcomes, computed.outcomes)
+    with pytest.raises(ValueError, match="every rate and decay"):
+        whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=80, windows=windows,
+                     histories=[by_beta[:1] for by_beta in histories])

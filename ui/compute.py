@@ -1,15 +1,18 @@
 """Cached computations behind the views.
 
 Everything here is keyed by plain, hashable values (never objects), looks surfaces up by name
-inside, and has a bounded cache — in entries and in bytes — so a room of students shares
-results while the server's memory stays within about 120 MB of cached data.
-Surfaces hold functions, so they live in ``st.cache_resource`` (they are immutable); arrays
-and histories are data and live in ``st.cache_data``.
+inside, and has a bounded cache, so a room of students shares results while the server's
+memory stays bounded. Surfaces hold functions, so they live in ``st.cache_resource`` (they are
+immutable). Results every rerun reads (runs, pages of the ladder, sweeps, grids) are shared as
+they are, read-only (``_shared``); specs and other data live in ``st.cache_data``, bounded in
+bytes too, and are copied on each read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,9 +24,11 @@ from losslab import (
     charts,
     descent,
     grids,
+    ladder,
     landscape,
     optimizers,
     settings,
+    stability,
     surfaces,
     whatif,
 )
@@ -38,6 +43,56 @@ Key = tuple[tuple[str, object], ...]
 _TTL = 3600
 
 
+def _by_name(cache):
+    """A Streamlit cache (``st.cache_data(...)``) whose calls pass every argument by name:
+    Streamlit looks a positional argument's name up with ``inspect.signature`` on every call,
+    once per argument, which cost more than the dozen cache reads of a rerun themselves."""
+    def decorate(fn):
+        cached = cache(fn)
+        names = tuple(inspect.signature(fn).parameters)
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            return cached(**dict(zip(names, args, strict=False)), **kwargs)
+
+        call.clear = cached.clear
+        return call
+    return decorate
+
+
+def _frozen(value):
+    """``value`` with every NumPy array in it made read-only (in place), and returned."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _frozen(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _frozen(item)
+    elif dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            _frozen(getattr(value, field.name))
+    return value
+
+
+def _shared(max_entries: int):
+    """A cache whose results every rerun and session read as they are, without the copy
+    ``st.cache_data`` makes on each read (unpickling a run's arrays or a sweep's tables on
+    every rerun was a tenth of its cost). Their arrays are made read-only, so code that tried
+    to change a result would fail instead of changing it for every learner; the sweep's
+    tables are only ever copied (``charts.whatif``). Bounded in entries (a run is ~50 kB, a
+    page of the ladder ~0.4 MB, a sweep ~1 MB)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def compute(*args, **kwargs):
+            return _frozen(fn(*args, **kwargs))
+
+        return _by_name(st.cache_resource(max_entries=max_entries, ttl=_TTL,
+                                          show_spinner=False))(compute)
+    return decorate
+
+
 def surface_key(s: Settings) -> tuple[str, str, Key]:
     """What identifies the surface the settings describe: (name, formula, its parameters)."""
     if s.surface == CUSTOM:
@@ -47,7 +102,7 @@ def surface_key(s: Settings) -> tuple[str, str, Key]:
     return s.surface, "", tuple(sorted(settings.surface_params(s).items()))
 
 
-@st.cache_resource(max_entries=128, ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_resource(max_entries=128, ttl=_TTL, show_spinner=False))
 def _surface(name: str, expr: str, params: Key) -> Surface:
     if name == CUSTOM:
         values = dict(params)
@@ -58,7 +113,7 @@ def _surface(name: str, expr: str, params: Key) -> Surface:
     return surfaces.get(name, **dict(params))
 
 
-@st.cache_resource(max_entries=64, ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_resource(max_entries=64, ttl=_TTL, show_spinner=False))
 def compiled_formula(expr: str, x: float, y: float) -> expressions.Compiled:
     from losslab import expressions
 
@@ -76,7 +131,7 @@ ROWWISE_ROWS = 10_000
 """Losses other than MSE cost (grid points × rows) to draw: larger uploads are thinned."""
 
 
-@st.cache_resource(max_entries=16, ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_resource(max_entries=16, ttl=_TTL, show_spinner=False))
 def uploaded_surface(
     x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, delta: float = 1.0
 ) -> Surface:
@@ -84,7 +139,7 @@ def uploaded_surface(
     return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2, delta=delta)
 
 
-@st.cache_data(max_entries=16, max_size="8MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=16, max_size="8MB", ttl=_TTL, show_spinner=False))
 def uploaded_grid(
     x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, delta: float, resolution: int
 ) -> grids.Grid:
@@ -132,16 +187,81 @@ def runs(
             for spec, start in zip(specs[:MAX_RUNS], starts, strict=False)]
 
 
-@st.cache_data(max_entries=512, max_size="48MB", ttl=_TTL, show_spinner=False)
+@_shared(max_entries=512)
 def one_run(
     surface: tuple[str, str, Key], spec: RunSpec, start: tuple[float, ...], steps: int,
     schedule: settings.ScheduleKey, batch: int, seed: int,
 ) -> descent.History:
-    """One optimiser's run on the named surface (pure, so cached across users)."""
+    """One optimiser's run on the named surface (pure, so cached across users). A full-batch
+    run at a constant rate on a rung of the ladder is read from its page (``at_rates``):
+    the same numbers, and the window of rates drawn around it is read from the same pages."""
+    name, kwargs = spec
+    hyperparams = dict(kwargs)
+    rate = hyperparams.pop("learning_rate", None)
+    full_batch = batch <= 0 or _surface(*surface).data is None
+    if rate in _RUNG and full_batch and settings.schedule_from_key(schedule) is None:
+        return at_rates(surface, name, tuple(sorted(hyperparams.items())), start, steps,
+                        (rate,))[0]
     return run_on(_surface(*surface), [spec], [start], steps, schedule, batch, seed)[0]
 
 
-@st.cache_data(max_entries=256, ttl=_TTL, show_spinner=False)
+LADDER_PAGE = 8
+"""Rungs of ``stability.RATE_LADDER`` computed and cached together: a learner moving a rate a
+few notches, and every learner after, reads the neighbouring rungs from the same pages (for
+optimisers that take all rates in one update, eight rungs cost about what one does)."""
+_RUNG = {rate: index for index, rate in enumerate(stability.RATE_LADDER)}
+
+
+def _page_size(optimizer: str) -> int:
+    """Rungs per page: one where each rate costs a run of its own (``ladder.shares_updates``)."""
+    return LADDER_PAGE if ladder.shares_updates(optimizers.make(optimizer)) else 1
+
+
+def _page_rates(optimizer: str, page: int) -> tuple[float, ...]:
+    """The rungs of ``page`` within the optimiser's learning-rate range."""
+    size = _page_size(optimizer)
+    hp = next(h for h in optimizers.HYPERPARAMS[optimizer] if h.name == "learning_rate")
+    return tuple(r for r in stability.RATE_LADDER[page * size:(page + 1) * size]
+                 if hp.min_value <= r <= hp.max_value)
+
+
+@_shared(max_entries=160)
+def ladder_page(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
+                start: tuple[float, ...], steps: int, page: int) -> list[descent.History]:
+    """``optimizer`` (its other settings ``hyperparams``) at every rung of ``page``, full
+    batch at a constant rate, in one loop over steps (``ladder.run_rates``): each history is
+    ``descent.run``'s at that rate, bit for bit."""
+    rates = _page_rates(optimizer, page)
+    if not rates:
+        return []
+    made = optimizers.make(optimizer, **{**dict(hyperparams), "learning_rate": rates[0]})
+    return ladder.run_rates(_surface(*surface), made, rates=rates, start=start, steps=steps)
+
+
+def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
+             start: tuple[float, ...], steps: int, rates: Sequence[float]
+             ) -> list[descent.History]:
+    """The run (full batch, constant rate) at each of ``rates``: a rung of the ladder from
+    its cached page (each page read once), any other rate run on its own."""
+    size = _page_size(optimizer)
+    pages: dict[int, dict[float, descent.History]] = {}
+    out = []
+    for rate in rates:
+        rung = _RUNG.get(rate)
+        if rung is None:
+            made = optimizers.make(optimizer, **{**dict(hyperparams), "learning_rate": rate})
+            out.append(descent.run(_surface(*surface), made, start=start, steps=steps))
+            continue
+        page = rung // size
+        if page not in pages:
+            pages[page] = dict(zip(_page_rates(optimizer, page),
+                                   ladder_page(surface, optimizer, hyperparams, start, steps,
+                                               page), strict=True))
+        out.append(pages[page][rate])
+    return out
+
+
+@_shared(max_entries=256)
 def labels(
     surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
     starts: tuple[tuple[float, ...], ...], steps: int, schedule: settings.ScheduleKey,
@@ -206,22 +326,30 @@ def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> 
     return dataclasses.replace(_combined(tuple(parts)), windows=tuple(windows))
 
 
-@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+@_shared(max_entries=64)
 def _combined(parts: tuple[tuple, ...]) -> whatif.Sweep:
     """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run."""
     return whatif.combine([run_sweep(*part) for part in parts])
 
 
-@st.cache_data(max_entries=256, max_size="64MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=256, max_size="64MB", ttl=_TTL, show_spinner=False))
 def run_sweep(surface: tuple[str, str, Key], optimizer: str, name: str, hyperparams: Key,
               start: tuple[float, ...] | None, window: whatif.RunWindow,
               sweep_start: tuple[float, ...], steps: int, schedule: settings.ScheduleKey,
               max_points: int) -> whatif.Sweep:
-    """One run over its window (``whatif.sweep``), cached across sessions."""
+    """One run over its window (``whatif.sweep``), cached across sessions; at a constant rate
+    its runs are read from the ladder's pages (``at_rates``)."""
     run = whatif.RunSetting(optimizer, name, dict(hyperparams), start)
+    scheduled = settings.schedule_from_key(schedule)
+    histories = None
+    if scheduled is None:
+        own = tuple(start if start is not None else sweep_start)
+        histories = [[at_rates(surface, optimizer, tuple(sorted(
+            {**dict(hyperparams), **({window.knob: beta} if window.knob else {})}.items())),
+            own, steps, window.rates) for beta in window.betas or (None,)]]
     return whatif.sweep(_surface(*surface), [run], start=sweep_start, steps=steps,
-                        schedule=settings.schedule_from_key(schedule), windows=[window],
-                        max_points=max_points)
+                        schedule=scheduled, windows=[window], max_points=max_points,
+                        histories=histories)
 
 
 def map_spec_of(
@@ -310,13 +438,13 @@ def as_frames(spec: dict) -> dict:
     return {**spec, "datasets": datasets} if datasets else spec
 
 
-@st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False))
 def lesson_skeleton(shape: charts.LessonShape, step: int | None, width: int, height: int) -> dict:
     """The lesson figure's spec without data: it changes only with the runs' names and length."""
     return charts.lesson_skeleton(shape, step=step, width=width, height=height)
 
 
-@st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False))
 def metrics_skeleton(shape: charts.MetricShape, step: str) -> dict:
     """The metric charts' spec without data: it changes only with names, titles and scales."""
     return charts.metrics_skeleton(shape, step)
@@ -326,7 +454,7 @@ def skeleton_of(grid_: grids.Grid, shape: charts.PathShape, step: str, size: int
     return charts.path_skeleton(grid_, shape, step, size=size)
 
 
-@st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False))
 def path_skeleton(
     surface: tuple[str, str, Key], resolution: int, shape: charts.PathShape, step: str,
     size: int,
@@ -335,7 +463,7 @@ def path_skeleton(
     return skeleton_of(grid(surface, resolution), shape, step, size)
 
 
-@st.cache_data(max_entries=32, max_size="24MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=32, max_size="24MB", ttl=_TTL, show_spinner=False))
 def map_background(
     surface: tuple[str, str, Key], resolution: int, size: int, field: bool = False
 ) -> dict:
@@ -346,7 +474,7 @@ def map_background(
     ).to_dict(validate=False))
 
 
-@st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False))
 def map_spec(
     surface: tuple[str, str, Key], key: tuple, resolution: int, names: tuple[str, ...],
     step: int | None, size: int, field: bool = False,
@@ -361,12 +489,13 @@ def map_spec(
     ))
 
 
-@st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False)
+@_shared(max_entries=64)
 def grid(surface: tuple[str, str, Key], resolution: int) -> grids.Grid:
     return grids.evaluate(_surface(*surface), resolution)
 
 
-@st.cache_data(max_entries=32, max_size="16MB", ttl=_TTL, show_spinner="Training the network…")
+@_by_name(st.cache_data(max_entries=32, max_size="16MB", ttl=_TTL,
+                        show_spinner="Training the network…"))
 def network(
     dataset: str, noise: float, n: int, hidden: tuple[int, ...], activation: str,
     optimizer: str, learning_rate: float, steps: int, batch: int, seed: int,
@@ -396,7 +525,7 @@ def whatif_map(
     return charts.with_choices(_whatif_map(tuple(parts), resolution, step, size, field), windows)
 
 
-@st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False))
 def _whatif_map(parts: tuple[tuple, ...], resolution: int, step: int | None, size: int,
                 field: bool) -> dict:
     surface = parts[0][0]
@@ -416,7 +545,7 @@ def whatif_lesson(
                                windows)
 
 
-@st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False)
+@_by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False))
 def _whatif_lesson(parts: tuple[tuple, ...], w_range: tuple[float, float], step: int | None,
                    width: int, height: int) -> dict:
     return arrow_datasets(charts.whatif_lesson_spec(
