@@ -71,10 +71,12 @@ def main() -> None:
     state.take_redraw()  # this run draws everything
     settings = state.current()
     page(settings.presenter)
-    state.keep(sidebar.pickers(settings))
+    picked = sidebar.pickers(settings)
+    state.keep(picked)
     if classroom.active():
         lab()  # a class's panels poll in fragments of their own, which may not nest
     else:
+        classroom.offer(picked)  # before the lab: the lab's sidebar controls come after it
         lab_fragment(fragment=True)
 
 

@@ -184,14 +184,20 @@ def record(lesson_id: str, choice: int | None) -> None:
                 "until then you can change your answer and press Check again.")
 
 
-def follow(settings: Settings) -> Settings:
-    """Class mode for this run: the class panel in the sidebar, and in a class the page
-    follows the class's lesson and reveal (rerunning when they change) and draws the
-    presenter's or the student's panel. Outside a class it touches no database."""
+def offer(settings: Settings) -> None:
+    """Outside a class: the panel to open or join one, and what the last attempt said.
+    Drawn with the page, not with the runs: opening or joining a class redraws the page."""
     _show_notice()
+    _sidebar_panel(settings)
+
+
+def follow(settings: Settings) -> Settings:
+    """Class mode for this run: in a class the page follows the class's lesson and reveal
+    (rerunning when they change) and draws the class panel and the presenter's or the
+    student's panel. Outside a class (``offer`` draws its panel) it does nothing."""
     if not active():
-        _sidebar_panel(settings)
         return settings
+    _show_notice()
     try:
         eng = engine()
         current = _class_state(eng)

@@ -20,6 +20,7 @@ from losslab.settings import Settings
 SETTINGS = "settings"
 _LINK_WARNINGS = "link_warnings"
 _UPLOADED = "uploaded_data"
+_LINKED = "linked_settings"
 _REVEALED = "revealed"
 _ANSWER = "answer"
 _WIDGET_PREFIX = "w_"
@@ -57,6 +58,9 @@ def keep(new: Settings) -> None:
 def store(new: Settings) -> None:
     """Keep ``new`` and mirror it in the address bar (only what differs from defaults)."""
     st.session_state[SETTINGS] = new
+    if st.session_state.get(_LINKED) == new:
+        return  # the link already says this (most reruns: a chart or a panel changed)
+    st.session_state[_LINKED] = new
     query = permalink.to_query(new)
     query.update({k: st.query_params[k] for k in CLASS_KEYS if k in st.query_params})
     if query != {key: st.query_params.get(key) for key in st.query_params}:
