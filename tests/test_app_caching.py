@@ -88,3 +88,35 @@ def test_a_run_read_from_a_page_is_the_run_itself():
         assert (got.hessian is None) == (want.hessian is None)
         if want.hessian is not None:
             assert np.array_equal(got.hessian, want.hessian)
+
+
+def test_one_sessions_scene_never_waits_for_anothers():
+    """A scene's lazily computed fields are computed by its own script run alone: a room's
+    sessions computing their scenes at once must not queue behind each other."""
+    import threading
+
+    from ui.scene import once
+
+    class Lazy:
+        entered, finished = threading.Event(), threading.Event()
+
+        def __init__(self, first: bool):
+            self.first = first
+
+        @once
+        def value(self) -> str:
+            if self.first:  # the slow one: holds on until the other one has been computed
+                Lazy.entered.set()
+                return "overlapped" if Lazy.finished.wait(10) else "queued"
+            Lazy.finished.set()
+            return "quick"
+
+    slow, quick = Lazy(True), Lazy(False)
+    results = {}
+    thread = threading.Thread(target=lambda: results.setdefault("slow", slow.value))
+    thread.start()
+    assert Lazy.entered.wait(10)
+    assert quick.value == "quick"
+    thread.join(15)
+    assert results == {"slow": "overlapped"}
+    assert slow.value == "overlapped"  # computed once, then read

@@ -12,7 +12,6 @@ asks for them, through ``ui.compute``'s bounded caches keyed by plain values.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -28,6 +27,28 @@ if TYPE_CHECKING:
     from losslab import expressions
 
 Source = Literal["registry", "formula", "upload", "network"]
+
+
+class once:  # noqa: N801 (a decorator, named like functools.cached_property)
+    """``functools.cached_property`` without its lock. Before Python 3.12 that lock is one per
+    property for every instance, so a session computing its scene's runs held every other
+    session's scene waiting on it (in a room, most of a change's time was spent queued
+    there). A scene belongs to one script run, so nothing else computes it at the same time."""
+
+    def __init__(self, compute):
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, scene, owner=None):
+        if scene is None:
+            return self
+        value = self.compute(scene)
+        scene.__dict__[self.name] = value  # read from here next time (no __set__ here)
+        return value
 
 WHATIF_RUNS = 4
 """Runs drawn over a window of rates at most: beyond it a rate change goes to the server."""
@@ -90,7 +111,7 @@ class Scene:
     def sweep(self) -> bool:
         return self.settings.view == "sweep"
 
-    @functools.cached_property
+    @once
     def assessment(self) -> stability.Assessment | None:
         """How the first run's learning rate meets the curvature at the start."""
         if self.surface is None or len(self.runs.start) != self.surface.dim:
@@ -99,7 +120,7 @@ class Scene:
         return stability.assess(self.surface, s.start, s.rates()[0], s.optimizers[0],
                                 momentum=s.momentum)
 
-    @functools.cached_property
+    @once
     def outcome(self) -> tuple[list[History], str]:
         """Every run's history, and why the runs could not start (``""`` when they did)."""
         if self.surface is None:
@@ -128,7 +149,7 @@ class Scene:
                 and len(s.optimizers) <= WHATIF_RUNS and s.steps <= whatif.MAX_STEPS
                 and not (s.batch and self.surface.data is not None))
 
-    @functools.cached_property
+    @once
     def rate_window(self) -> tuple[whatif.Sweep | None, str]:
         """The runs over windows of rates (``what_if``), or why they could not start. Their
         names leave the rate out: the chart's legend says the rate each run is drawn at."""
@@ -143,7 +164,7 @@ class Scene:
         except ValueError as problem:
             return None, str(problem)
 
-    @functools.cached_property
+    @once
     def labels(self) -> list[str]:
         """How each run ended ("converging", "diverged"…), read from a shared cache for a
         registry surface: every rerun's legend needs them, and labelling walks every step."""
@@ -170,7 +191,7 @@ class Scene:
         sweep, _ = self.rate_window
         return None if sweep is None else sweep.windows
 
-    @functools.cached_property
+    @once
     def grid(self) -> grids.Grid:
         s = self.settings
         if self.source == "registry":
@@ -180,7 +201,7 @@ class Scene:
                                          s.resolution)
         return grids.evaluate(self.surface, s.resolution)
 
-    @functools.cached_property
+    @once
     def network(self) -> tuple[landscape.Experiment | None, str]:
         """The trained network of the network view, or why it could not be trained."""
         kwargs, _ = network_kwargs(self.settings)
