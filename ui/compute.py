@@ -323,13 +323,15 @@ def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> 
     (``run_sweep``): a room opening the same link computes it once, and a learner changing
     one run computes only that run again."""
     parts, windows = _parts(surface, key, names)
-    return dataclasses.replace(_combined(tuple(parts)), windows=tuple(windows))
+    return dataclasses.replace(_combined(repr(parts), parts), windows=tuple(windows))
 
 
 @_shared(max_entries=64)
-def _combined(parts: tuple[tuple, ...]) -> whatif.Sweep:
-    """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run."""
-    return whatif.combine([run_sweep(*part) for part in parts])
+def _combined(key: str, _run_parts: tuple[tuple, ...]) -> whatif.Sweep:
+    """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run.
+    Keyed by the parts' ``repr`` (exact for these tuples of names and floats): Streamlit's
+    hasher walks a nested tuple element by element, which cost more than reading the entry."""
+    return whatif.combine([run_sweep(*part) for part in _run_parts])
 
 
 @_by_name(st.cache_data(max_entries=256, max_size="64MB", ttl=_TTL, show_spinner=False))
@@ -469,9 +471,10 @@ def map_background(
 ) -> dict:
     """The map's image, contours, minimisers, hover layer and optional gradient field: they
     do not depend on the run."""
-    return as_frames(charts.surface_map(
+    # Rows as Arrow bytes once here: every spec built on this background reuses them.
+    return arrow_datasets(as_frames(charts.surface_map(
         _surface(*surface), grid(surface, resolution), size=size, show_gradient_field=field
-    ).to_dict(validate=False))
+    ).to_dict(validate=False)))
 
 
 @_by_name(st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False))
@@ -522,14 +525,16 @@ def whatif_map(
     """``whatif_map_of`` for a named surface, from a cache shared by every choice of rates
     within the runs' windows (the controls then start at this choice)."""
     parts, windows = _parts(surface, key, names)
-    return charts.with_choices(_whatif_map(tuple(parts), resolution, step, size, field), windows)
+    return charts.with_choices(_whatif_map(repr(parts), resolution, step, size, field, parts),
+                               windows)
 
 
 @_by_name(st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False))
-def _whatif_map(parts: tuple[tuple, ...], resolution: int, step: int | None, size: int,
-                field: bool) -> dict:
-    surface = parts[0][0]
-    sweep_ = _combined(parts)
+def _whatif_map(key: str, resolution: int, step: int | None, size: int, field: bool,
+                _run_parts: tuple[tuple, ...]) -> dict:
+    """Keyed by the parts' ``repr`` (``_combined``)."""
+    surface = _run_parts[0][0]
+    sweep_ = _combined(key, _run_parts)
     return arrow_datasets(whatif_map_of(_surface(*surface), sweep_,
                                         map_background(surface, resolution, size, field), step))
 
@@ -541,13 +546,14 @@ def whatif_lesson(
     """The lesson figure over the runs' rate windows (``charts.whatif_lesson_spec``) for a
     named surface, cached like ``whatif_map``."""
     parts, windows = _parts(surface, key, names)
-    return charts.with_choices(_whatif_lesson(tuple(parts), w_range, step, width, height),
+    return charts.with_choices(_whatif_lesson(repr(parts), w_range, step, width, height, parts),
                                windows)
 
 
 @_by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False))
-def _whatif_lesson(parts: tuple[tuple, ...], w_range: tuple[float, float], step: int | None,
-                   width: int, height: int) -> dict:
+def _whatif_lesson(key: str, w_range: tuple[float, float], step: int | None, width: int,
+                   height: int, _run_parts: tuple[tuple, ...]) -> dict:
+    """Keyed by the parts' ``repr`` (``_combined``)."""
     return arrow_datasets(charts.whatif_lesson_spec(
-        _surface(*parts[0][0]), _combined(parts), w_range=w_range, step=step, width=width,
-        height=height, as_frames=True))
+        _surface(*_run_parts[0][0]), _combined(key, _run_parts), w_range=w_range, step=step,
+        width=width, height=height, as_frames=True))

@@ -192,14 +192,17 @@ def _metric_view(sweep: Sweep, field: str, title: str, domain: tuple[float, floa
 
 def _outcome_frame(sweep: Sweep) -> pd.DataFrame:
     """The outcome rows with the one line each run's legend entry shows."""
-    out = sweep.outcomes.copy()
-    knob = out["knob"].map(lambda k: _KNOB_SYMBOL.get(k, k))
-    extra = np.where(out["knob"] != "", ", " + knob + " = " + out["beta_value"].map("{:g}".format),
-                     "")
-    out["line"] = (out["legend"] + "   (lr = " + out["learning_rate"].map("{:g}".format)
-                   + extra + ")")
-    return out[["run", "rung", "beta", "line", "sentence", "summary", "final_loss",
-                "diverged_at", "outcome"]]
+    columns = ["run", "rung", "beta", "sentence", "summary", "final_loss", "diverged_at",
+               "outcome"]
+    out = sweep.outcomes[columns].copy()
+    # Built as plain strings: a few dozen rows, where pandas' string operations cost more.
+    out.insert(3, "line", [
+        f"{legend}   (lr = {rate:g}"
+        + (f", {_KNOB_SYMBOL.get(knob, knob)} = {beta:g})" if knob else ")")
+        for legend, rate, knob, beta in zip(
+            sweep.outcomes["legend"], sweep.outcomes["learning_rate"], sweep.outcomes["knob"],
+            sweep.outcomes["beta_value"], strict=True)])
+    return out
 
 
 def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0) -> dict:
