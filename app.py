@@ -4,9 +4,11 @@ One pipeline per rerun: the settings (from the link, then the sidebar) → the s
 surface, its runs, their stability; ``ui/scene.py``) → the view that draws it (``ui/views.py``).
 All maths lives in ``losslab/``.
 
-The page has two parts. What it is about (lesson, view, surface) is drawn by ``main``; a change
-there redraws everything. What the runs do (optimisers, steps, start, display) and the view are
-drawn by ``lab``, a fragment: a change there reruns and redraws only the lab.
+The page has two parts. What it is about (lesson, view, surface) and the settings that change
+now and then (how many optimisers, their shared settings, the schedule, the display) are drawn
+by ``main``; a change there redraws everything. What the runs do (each run's optimiser and
+learning rate, the start, the steps) and the view are drawn by ``lab``, a fragment: a change
+there reruns and redraws only the lab.
 """
 
 from __future__ import annotations
@@ -72,11 +74,13 @@ def main() -> None:
     settings = state.current()
     page(settings.presenter)
     picked = sidebar.pickers(settings)
-    state.keep(picked)
+    if not classroom.active():
+        classroom.offer(picked)
+    # Drawn with the page, before the lab: the lab's sidebar controls come after them.
+    state.keep(sidebar.page_settings(picked))
     if classroom.active():
         lab()  # a class's panels poll in fragments of their own, which may not nest
     else:
-        classroom.offer(picked)  # before the lab: the lab's sidebar controls come after it
         lab_fragment(fragment=True)
 
 

@@ -166,14 +166,9 @@ def optimizer_controls(s: Settings, view: str) -> tuple[dict[str, object], objec
     """Which optimisers run, each with its learning rate; shared hyperparameters below.
     Also returns the place kept under the first learning rate for the stability note."""
     side = st.sidebar
-    side.subheader("Optimisers" if view != "sweep" else "Optimiser")
-    most = 1 if view in ("sweep", "nn") else MAX_RUNS
-    count = len(s.optimizers) if view not in ("sweep", "nn") else 1
-    if most > 1:
-        count = int(side.number_input(
-            "How many to compare", 1, most, key=seed("runs", min(count, most)),
-            help="Run up to eight optimisers side by side, each with its own learning rate.",
-        ))
+    if view == "nn":
+        side.subheader("Optimiser")
+    count = min(len(s.optimizers), MAX_RUNS) if view not in ("sweep", "nn") else 1
     names: list[str] = []
     rates: list[float] = []
     slot = None
@@ -210,15 +205,67 @@ def optimizer_controls(s: Settings, view: str) -> tuple[dict[str, object], objec
         "optimizers": tuple(names),
         "learning_rates": tuple(rates) if len(set(rates)) > 1 else (rates[0],),
     }
+    if view == "nn":
+        changes.update(shared_settings(s, names))
+    return changes, slot
+
+
+def shared_settings(s: Settings, names: list[str]) -> dict[str, object]:
+    """The settings the optimisers ``names`` share (momentum, β₁…), each once, folded away."""
     used = {hp.name for n in names for hp in optimizers.HYPERPARAMS[n]}
-    shared = [n for n in ("momentum", "decay", "beta1", "beta2", "weight_decay", "damping")
-              if n in used]
+    shared = [n for n in SHARED if n in used]
+    changes: dict[str, object] = {}
     if shared:
-        with side.expander("Optimiser settings"):
+        with st.sidebar.expander("Optimiser settings"):
             for n in shared:
                 changes[n] = _number(st, n, s, step=0.01 if n != "beta2" else 0.0001,
-                                     format="%g")
-    return changes, slot
+                                     format="%g", label=f"{FIELD[n].label} ({_users(n)})")
+    return changes
+
+
+SHARED = ("momentum", "decay", "beta1", "beta2", "weight_decay", "damping")
+"""Settings several optimisers read: one widget each, under the runs' optimisers."""
+
+
+def _users(name: str) -> str:
+    """Which optimisers read setting ``name``: "Momentum, Nesterov momentum"."""
+    return ", ".join(OPTIMIZER_LABELS[o].split(" (")[0] for o, hps in optimizers.HYPERPARAMS.items()
+                     if any(hp.name == name for hp in hps))
+
+
+def settings_controls(s: Settings, view: str) -> dict[str, object]:
+    """The settings a learner changes now and then — how many optimisers, their shared
+    settings, the schedule, the display — drawn with the page, above the runs' own controls:
+    a change here redraws the page, and a change of a run (``controls``) does not draw them
+    again. Every shared setting is offered (with the optimisers that read it), since the
+    optimisers can change without this part being drawn again."""
+    side = st.sidebar
+    changes: dict[str, object] = {}
+    side.subheader("Optimisers" if view != "sweep" else "Optimiser")
+    if view != "sweep":
+        count = int(side.number_input(
+            "How many to compare", 1, MAX_RUNS,
+            key=seed("runs", min(len(s.optimizers), MAX_RUNS)),
+            help="Run up to eight optimisers side by side, each with its own learning rate.",
+        ))
+        changes.update(resized(s, count))
+    changes.update(shared_settings(s, list(settings.OPTIMIZER_NAMES)))
+    with side.expander("Learning-rate schedule"):
+        changes.update(schedule_controls(s))
+    display, _ = display_controls(s, view)
+    changes.update(display)
+    return changes
+
+
+def resized(s: Settings, count: int) -> dict[str, object]:
+    """The optimisers and rates for ``count`` runs: the first ones kept, new ones added."""
+    names = list(s.optimizers[:count])
+    rates = list(s.rates()[:count])
+    for i in range(len(names), count):
+        names.append(settings.OPTIMIZER_NAMES[i % len(settings.OPTIMIZER_NAMES)])
+        rates.append(0.05)
+    return {"optimizers": tuple(names),
+            "learning_rates": tuple(rates) if len(set(rates)) > 1 else (rates[0],)}
 
 
 def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
@@ -243,8 +290,6 @@ def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
             side, "batch", s, step=1, max_value=max(s.n, 1),
             help="Rows per gradient estimate (mini-batch SGD); 0 uses every row.",
         )
-    with side.expander("Learning-rate schedule"):
-        changes.update(schedule_controls(s))
     return changes
 
 
@@ -414,10 +459,18 @@ def pickers(s: Settings) -> Settings:
     return _applied(s, changes)
 
 
+def page_settings(s: Settings) -> Settings:
+    """The settings drawn with the page below the pickers (``settings_controls``); the
+    network's are all drawn with its runs."""
+    view = view_of(s)
+    return s if view == "nn" else _applied(s, settings_controls(s, view))
+
+
 def controls(s: Settings) -> Controls:
-    """The sidebar's second part, what the runs do: optimisers, steps and start, display.
-    Drawn with the view, so a change here reruns only them (``app.lab``); returns the
-    settings these widgets now hold."""
+    """The sidebar's second part, what the runs do: each run's optimiser and learning rate,
+    the start and the steps (for the network, all its training controls). Drawn with the
+    view, so a change here reruns only them (``app.lab``); returns the settings these widgets
+    now hold."""
     view = view_of(s)
     changes: dict[str, object] = {}
     optimizer_changes, slot = optimizer_controls(s, view)
@@ -426,10 +479,13 @@ def controls(s: Settings) -> Controls:
     data_driven = view == "nn" or (
         s.surface in surfaces.SURFACES and surfaces.SURFACES[s.surface].data is not None
     )
-    changes.update(run_controls(s, dim, data_driven) if view != "nn" else nn_run_controls(s))
-    display, field = display_controls(s, view)
-    changes.update(display)
-    return Controls(_applied(s, changes), slot, field)
+    if view == "nn":
+        changes.update(nn_run_controls(s))
+        display, _ = display_controls(s, view)
+        changes.update(display)
+    else:
+        changes.update(run_controls(s, dim, data_driven))
+    return Controls(_applied(s, changes), slot, bool(st.session_state.get(FIELD_KEY)))
 
 
 def _applied(s: Settings, changes: dict[str, object]) -> Settings:
