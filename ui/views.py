@@ -204,7 +204,9 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
             background = charts.surface_map(surface, grid, size=size,
                                             show_gradient_field=field).to_dict(validate=False)
             figure = compute.whatif_map_of(surface, window, background, s.step)
-        picked = show_panels(figure, s, "surface_chart", widths=(size + 70, METRICS_WIDTH + 80),
+        # The map's column a little wider than its share: on a desktop it is drawn as large
+        # as the single figure drew it, the loss charts a little smaller.
+        picked = show_panels(figure, s, "surface_chart", widths=(size + 90, METRICS_WIDTH + 60),
                              pick=not s.presenter)
     else:
         if scene.source == "registry":
