@@ -331,21 +331,31 @@ def test_the_shared_step_and_rate_move_every_panel_without_a_message(browser, se
     context.close()
 
 
-def test_after_a_rerun_the_new_controls_still_move_every_panel(browser, server_url):
-    """A new rate in the sidebar reruns the page and brings new controls: the panels drawn
-    for them listen to them (not to the inputs that left the page)."""
+def test_after_a_rerun_the_controls_still_move_every_panel(browser, server_url):
+    """A rerun either keeps the controls (a new rate in the sidebar: the panels take new rows)
+    or brings new ones (more steps: a longer step control), and the panels then drawn listen
+    to them, not to inputs that have left the page."""
     sent: list = []
     context, page = open_at(browser, server_url + "/", DESKTOP, sent)
-    thumb = page.locator('[data-testid="stSlider"]').filter(
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    thumb = sidebar.locator('[data-testid="stSlider"]').filter(
         has_text="Learning rate").get_by_role("slider")
     thumb.focus()
     thumb.press("ArrowRight")  # 0.05 → 0.06
     page.get_by_text("After 30 steps at lr = 0.06").wait_for(timeout=20_000)
-    page.wait_for_timeout(1500)
-    quiet = len(sent)
-    before = pictures(page)
-    set_range(page.locator(".losslab-controls input[name=step]"), 2)
-    page.wait_for_timeout(300)
-    assert all(a != b for a, b in zip(before, pictures(page), strict=True))
-    assert len(sent) == quiet
+    steps = sidebar.get_by_label("Steps", exact=True)
+    for expected in ("30", "40"):
+        page.wait_for_timeout(1500)
+        step = page.locator(".losslab-controls input[name=step]")
+        assert step.get_attribute("max") == expected
+        quiet = len(sent)
+        before = pictures(page)
+        set_range(step, 2)
+        page.wait_for_timeout(300)
+        assert all(a != b for a, b in zip(before, pictures(page), strict=True)), expected
+        assert len(sent) == quiet
+        steps.fill("40")
+        steps.press("Enter")
+        page.get_by_text("After 40 steps at lr = 0.06").wait_for(timeout=20_000)
+    assert page.locator(".losslab-controls").count() == 1
     context.close()
