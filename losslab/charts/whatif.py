@@ -390,8 +390,13 @@ def whatif_map_panels(
     width = int(background.get("width", 420))
     outcomes = _outcome_frame(sweep)
     outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(width, 12))
-    datasets = {**parts.datasets,
-                **_datasets(sweep, parts.paths, outcomes, as_frames=as_frames)}
+    # Each panel gets the paths' columns it reads: the rows are sent once per panel.
+    paths = parts.paths
+    keys = [c for c in ("run", "rung", "beta", "step", "until") if c in paths]
+    on_map = paths[keys + [c for c in ("w1", "w2", "loss") if c in paths]]
+    over_steps = paths[keys + [c for c in ("gap", "distance") if c in paths]]
+    datasets = {**parts.datasets, **_datasets(sweep, on_map, outcomes, as_frames=as_frames)}
+    metric_rows = _datasets(sweep, over_steps, outcomes, as_frames=as_frames)[WHATIF_PATHS]
     params = _params(sweep, step)
     config = background.get("config", {})
     the_map = {**parts.the_map, "layer": [_legend_above(layer)
@@ -401,7 +406,8 @@ def whatif_map_panels(
     return [
         panel({**title, "vconcat": [the_map, _outcome_panel(sweep, width, lines=lines)]},
               params, datasets, config=config, resolve=_RESOLVE),
-        panel({"vconcat": parts.metrics}, params, datasets, config=config, resolve=_RESOLVE),
+        panel({"vconcat": parts.metrics}, params, {WHATIF_PATHS: metric_rows}, config=config,
+              resolve=_RESOLVE),
     ]
 
 
