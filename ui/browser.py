@@ -147,10 +147,15 @@ _FIT_JS = """
 </script>
 """.replace("__MAX__", str(FIT_MAX)).replace("__PHONE__", str(PHONE_WIDTH))
 
-# A canvas, and anything before the script runs, is kept inside the page on a phone.
+# A canvas, and anything before the script runs, is kept inside the page on a phone. Columns of
+# charts (a figure's panels) stack from PHONE_WIDTH down, not only below Streamlit's 640 px.
 _NARROW_CSS = """
 <style>
   @media (max-width: 700px) {
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stVegaLiteChart"])
+      { flex-wrap: wrap; }
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stVegaLiteChart"])
+      > [data-testid="stColumn"] { min-width: 100%; }
     [data-testid="stVegaLiteChart"] { max-width: 100%; overflow: hidden; }
     [data-testid="stVegaLiteChart"] canvas { max-width: 100% !important; height: auto !important; }
     .vega-bindings input[type=range] { max-width: 45vw; }
