@@ -152,9 +152,10 @@ _FIT_JS = """
 _NARROW_CSS = """
 <style>
   @media (max-width: 700px) {
-    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stVegaLiteChart"])
-      { flex-wrap: wrap; }
-    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stVegaLiteChart"])
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]
+                                          [data-testid="stVegaLiteChart"]) { flex-wrap: wrap; }
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]
+                                          [data-testid="stVegaLiteChart"])
       > [data-testid="stColumn"] { min-width: 100%; }
     [data-testid="stVegaLiteChart"] { max-width: 100%; overflow: hidden; }
     [data-testid="stVegaLiteChart"] canvas { max-width: 100% !important; height: auto !important; }

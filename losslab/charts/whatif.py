@@ -11,6 +11,11 @@ Kept fast on purpose: one filter on the rung parameters is the first transform o
 reading the paths (Vega-Lite merges identical sources, so it runs once per move); every scale
 domain is fixed here from the whole window and every view has a fixed size, so a move never
 re-lays out the chart; paths arrive thinned (``whatif.MAX_POINTS`` rows each at most).
+
+Each figure comes in two forms built from the same views: one spec (``whatif_map_spec``,
+``whatif_lesson_spec``: a notebook's figure) and separate panels sharing their controls
+(``whatif_map_panels``, ``whatif_lesson_panels``: the app's, which a phone stacks). The module
+is kept in one piece so both forms read the same private filters, scales and outcome text.
 """
 
 from __future__ import annotations
