@@ -7,7 +7,7 @@ from tests.e2e.browser import wait_for_app
 
 def test_opening_view_draws_the_lesson_without_exception(page, server_url, tmp_path):
     page.goto(server_url)
-    wait_for_app(page, charts=1)
+    wait_for_app(page, charts=2)
     assert page.locator('[data-testid="stException"]').count() == 0
     # The lesson figure: the loss and the gradient panels, and under them the step and the
     # rate controls both panels follow.
