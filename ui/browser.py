@@ -224,12 +224,12 @@ def controls_html(controls: Sequence[Control]) -> str:
     return f'<form class="vega-bindings losslab-controls">{rows}</form>'
 
 
-def shared_controls(controls: Sequence[Control], *, rates: bool = True) -> None:
-    """The step (with play/pause and the arrow keys) and each run's rate and decay, drawn once
-    for every panel of a figure: one element, written before the panels so the inputs exist
-    when each chart binds to them. ``rates``: hide the rungs' numbers."""
-    st.html(_CONTROLS_CSS + (_RATE_CONTROLS_CSS if rates else "") + controls_html(controls)
-            + _CONTROLS_JS + _PLAYBACK_JS, unsafe_allow_javascript=True)
+def shared_controls(controls: Sequence[Control]) -> None:
+    """The step (with play/pause and the arrow keys) and each run's rate and decay (their
+    rungs' numbers hidden), drawn once for every panel of a figure: one element, written
+    before the panels so the inputs exist when each chart binds to them."""
+    st.html(_CONTROLS_CSS + _RATE_CONTROLS_CSS + controls_html(controls) + _CONTROLS_JS
+            + _PLAYBACK_JS, unsafe_allow_javascript=True)
 
 
 
@@ -243,11 +243,9 @@ _RATE_CONTROLS_CSS = """
 """
 
 
-def rate_hint(*, css: bool = True) -> None:
-    """One line under a chart whose runs carry their own learning-rate controls (``css``:
-    also hide the rungs' numbers, which ``shared_controls`` does itself)."""
-    if css:
-        st.html(_RATE_CONTROLS_CSS)
+def rate_hint() -> None:
+    """One line under a figure whose runs carry their own learning-rate controls (drawn by
+    ``shared_controls``)."""
     st.caption(
         "Move a run's *learning rate* control under the chart to try other rates at once: "
         "its path, its curves and its outcome follow in your browser. The sidebar's rate is "

@@ -129,7 +129,7 @@ def one_weight_view(scene: Scene) -> None:
     if window is None:
         browser.playback_controls()
     else:  # the panels' shared controls play the run themselves
-        browser.rate_hint(css=False)
+        browser.rate_hint()
     questions.result(scene)
     first = histories[0]
     st.write(
@@ -223,7 +223,7 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     if window is None:
         browser.playback_controls()
     else:  # the panels' shared controls play the run themselves
-        browser.rate_hint(css=False)
+        browser.rate_hint()
     questions.result(scene)
     if scene.story:
         st.info(scene.story)
