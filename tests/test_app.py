@@ -42,7 +42,7 @@ def all_text(at: AppTest) -> str:
 
 def test_opens_without_exception_and_shows_the_lesson_figure():
     at = open_app()
-    text = json.dumps(specs(at)[0])
+    text = json.dumps(specs(at))  # its two panels: the loss and the gradient
     assert "Loss surface" in text and "Gradient of loss w.r.t. w" in text
     assert path_frames(at), "the descent path is drawn in the opening view"
 

@@ -11,6 +11,7 @@ from altair.vegalite.v6.schema import load_schema
 
 from losslab import charts, grids, surfaces, whatif
 from losslab.charts import whatif as whatif_charts
+from losslab.charts.maps import CELLS_VIEW
 from losslab.whatif import RunSetting
 
 RUNS = [RunSetting("sgd", "Gradient descent", {"learning_rate": 0.001}),
@@ -138,3 +139,86 @@ def test_with_choices_starts_the_controls_at_the_chosen_rungs_and_changes_nothin
     assert values[whatif_charts.beta_param_name(0)] == 2
     assert {k: v for k, v in moved.items() if k != "params"} == \
         {k: v for k, v in spec.items() if k != "params"}
+
+
+@pytest.fixture(scope="module")
+def map_panels(rosenbrock):
+    surface, background = rosenbrock
+    sweep = whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=60)
+    return sweep, whatif_charts.whatif_map_panels(sweep, background, optimal_value=0.0)
+
+
+@pytest.fixture(scope="module")
+def lesson_panels(lesson):
+    sweep, _ = lesson
+    surface = surfaces.get("single_point", x=2.0, y_true=4.0)
+    return sweep, whatif_charts.whatif_lesson_panels(surface, sweep)
+
+
+def test_the_map_panels_are_valid_vega_lite_with_the_same_controls(map_panels):
+    _, panels = map_panels
+    assert len(panels) == 2
+    for spec in panels:
+        validate_jsonschema(spec, load_schema())
+        assert [p["name"] for p in spec["params"]] == ["step", "lr_1", "lr_2", "beta_2", "lr_3",
+                                                       "beta_3"]
+
+
+def test_the_map_panel_holds_the_map_and_outcomes_and_the_other_the_loss_charts(map_panels):
+    _, (the_map, metrics) = map_panels
+    assert the_map["title"] and len(the_map["vconcat"]) == 2
+    texts = {v["encoding"]["text"]["field"] for v in views(the_map)
+             if v["mark"].get("type") == "text" and "field" in v["encoding"].get("text", {})}
+    assert {"line", "sentence"} <= texts
+    assert [v["encoding"]["y"]["field"] for v in views(metrics) if v["mark"]["type"] == "line"] \
+        == ["gap", "distance"]
+    # The click that restarts the runs needs the map's cells in the map panel.
+    assert any(v.get("name") == CELLS_VIEW for v in views(the_map))
+    assert set(metrics["datasets"]) == {whatif_charts.WHATIF_PATHS}
+    on_map = set(the_map["datasets"][whatif_charts.WHATIF_PATHS][0])
+    over_steps = set(metrics["datasets"][whatif_charts.WHATIF_PATHS][0])
+    assert {"w1", "w2"} <= on_map and not {"gap", "distance"} & on_map
+    assert {"gap", "distance"} <= over_steps and not {"w1", "w2"} & over_steps
+
+
+def test_every_panel_view_of_the_runs_starts_with_the_one_rung_filter(map_panels,
+                                                                       lesson_panels):
+    for _, panels in (map_panels, lesson_panels):
+        for spec in panels:
+            readers = [v for v in views(spec) if v.get("data", {}).get("name")
+                       in (whatif_charts.WHATIF_PATHS, whatif_charts.WHATIF_OUTCOMES)]
+            assert readers
+            assert all(v["transform"][0]["filter"].startswith("datum.rung == [")
+                       for v in readers)
+
+
+def test_the_map_panel_keeps_its_loss_legend_above_the_map_so_it_stays_narrow(map_panels):
+    _, (the_map, _) = map_panels
+    legends = [v["encoding"][c]["legend"] for v in views(the_map) for c in ("fill", "color")
+               if isinstance(v.get("encoding", {}).get(c, {}).get("legend"), dict)]
+    assert legends and all(legend["orient"] == "top" for legend in legends)
+
+
+def test_the_panels_sentences_are_broken_into_lines_as_wide_as_a_panel(map_panels,
+                                                                      lesson_panels):
+    sweep, (the_map, _) = map_panels
+    sentences = [o["sentence"] for o in the_map["datasets"][whatif_charts.WHATIF_OUTCOMES]]
+    assert any("\n" in s for s in sentences)  # Momentum's bound takes more than a line
+    # 12 px text, about half an em a character, in the fixture's 420 px wide map
+    assert all(len(line) * 0.5 * 12 <= 420 for s in sentences for line in s.split("\n"))
+    assert {s.replace("\n", " ") for s in sentences} == set(sweep.outcomes["sentence"])
+    left, _ = lesson_panels[1]
+    words = [r["step_words"] for r in left["datasets"][whatif_charts.WHATIF_PATHS]]
+    assert any("\n" in w for w in words)
+    assert all(len(line) * 0.5 * 14 <= 320 + 40 for w in words for line in w.split("\n"))
+
+
+def test_the_lesson_panels_are_the_loss_curve_and_the_gradient_curve(lesson_panels):
+    _, (left, right) = lesson_panels
+    for spec in (left, right):
+        validate_jsonschema(spec, load_schema())
+        assert [p["name"] for p in spec["params"]] == ["step", "lr_1"]
+    assert left["vconcat"][0]["title"] == "Loss surface"
+    assert right["vconcat"][0]["title"] == "Gradient of loss w.r.t. w"
+    assert whatif_charts.WHATIF_OUTCOMES not in left["datasets"]
+    assert whatif_charts.WHATIF_OUTCOMES in right["datasets"]

@@ -7,9 +7,13 @@ and scrubbing never send anything to the server.
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Sequence
 
 import streamlit as st
+
+from losslab.charts import Control
 
 _PRESENTER_CSS = """
 <div class="losslab-presenter" hidden></div>
@@ -143,10 +147,16 @@ _FIT_JS = """
 </script>
 """.replace("__MAX__", str(FIT_MAX)).replace("__PHONE__", str(PHONE_WIDTH))
 
-# A canvas, and anything before the script runs, is kept inside the page on a phone.
+# A canvas, and anything before the script runs, is kept inside the page on a phone. Columns of
+# charts (a figure's panels) stack from PHONE_WIDTH down, not only below Streamlit's 640 px.
 _NARROW_CSS = """
 <style>
   @media (max-width: 700px) {
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]
+                                          [data-testid="stVegaLiteChart"]) { flex-wrap: wrap; }
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]
+                                          [data-testid="stVegaLiteChart"])
+      > [data-testid="stColumn"] { min-width: 100%; }
     [data-testid="stVegaLiteChart"] { max-width: 100%; overflow: hidden; }
     [data-testid="stVegaLiteChart"] canvas { max-width: 100% !important; height: auto !important; }
     .vega-bindings input[type=range] { max-width: 45vw; }
@@ -169,6 +179,59 @@ def playback_controls() -> None:
     st.html(_PLAYBACK_JS, unsafe_allow_javascript=True)
 
 
+# The inputs a figure drawn as separate panels shares (``charts.shared_controls``): every
+# panel's parameter listens to one of these. They are written as Vega writes its own
+# bindings (a "vega-bindings" form of labelled ranges), so playback, the step keys, the share
+# link and the hidden rung numbers find them as they find a single chart's controls.
+_CONTROLS_CSS = """
+<style>
+  .losslab-controls { display: flex; flex-direction: column; gap: .35rem; margin: .25rem 0;
+                      font-size: .875rem; }
+  .losslab-controls .vega-bind label { display: flex; align-items: center; gap: .5rem;
+                                       margin: 0; cursor: pointer; }
+  .losslab-controls .vega-bind-name { flex: 0 1 auto; min-width: 8em; }
+  .losslab-controls input[type=range] { flex: 0 1 12em; min-width: 5em; margin: 0;
+                                        accent-color: #1c83e1; cursor: pointer; }
+  .losslab-controls input[type=range] + span { flex: 0 0 3em; opacity: .7; }
+  @media (max-width: 700px) { .losslab-controls input[type=range] { flex-grow: 1; } }
+</style>
+"""
+
+# Each input's number follows it, as in Vega's own bindings; Enter never submits the form.
+_CONTROLS_JS = """
+<script>
+(() => {
+  const form = document.currentScript && document.currentScript.previousElementSibling;
+  if (!form) return;
+  form.addEventListener('submit', (e) => e.preventDefault());
+  form.addEventListener('input', (e) => {
+    const shown = e.target && e.target.nextElementSibling;
+    if (shown) shown.textContent = e.target.value;
+  });
+})();
+</script>
+"""
+
+
+def controls_html(controls: Sequence[Control]) -> str:
+    """The shared inputs as HTML (labels escaped; names and ids are ours)."""
+    rows = "".join(
+        f'<div class="vega-bind"><label><span class="vega-bind-name">'
+        f'{html.escape(c.label)}</span><input type="range" id="{c.element}" name="{c.name}" '
+        f'min="{c.minimum}" max="{c.maximum}" step="1" value="{c.value}">'
+        f"<span>{c.value}</span></label></div>"
+        for c in controls)
+    return f'<form class="vega-bindings losslab-controls">{rows}</form>'
+
+
+def shared_controls(controls: Sequence[Control]) -> None:
+    """The step (with play/pause and the arrow keys) and each run's rate and decay (their
+    rungs' numbers hidden), drawn once for every panel of a figure: one element, written
+    before the panels so the inputs exist when each chart binds to them."""
+    st.html(_CONTROLS_CSS + _RATE_CONTROLS_CSS + controls_html(controls) + _CONTROLS_JS
+            + _PLAYBACK_JS, unsafe_allow_javascript=True)
+
+
 
 # A run's rate control moves over the rungs of its window; the rung's number means nothing to a
 # learner (the legend under the chart names the rate), so the binding's value is hidden.
@@ -181,8 +244,8 @@ _RATE_CONTROLS_CSS = """
 
 
 def rate_hint() -> None:
-    """One line under a chart whose runs carry their own learning-rate controls."""
-    st.html(_RATE_CONTROLS_CSS)
+    """One line under a figure whose runs carry their own learning-rate controls (drawn by
+    ``shared_controls``)."""
     st.caption(
         "Move a run's *learning rate* control under the chart to try other rates at once: "
         "its path, its curves and its outcome follow in your browser. The sidebar's rate is "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 import streamlit as st
 
 from losslab import charts
 from losslab.settings import Settings
-from ui import compute
+from ui import browser, compute
 
 _PRESENTER_CONFIG = {
     "axis": {"labelFontSize": 15, "titleFontSize": 17},
@@ -25,6 +27,14 @@ PRESENTER_MAP_SIZE = 480
 leaves the browser less to shrink, so the type stays large."""
 
 
+PANEL_MAP_SIZE = 380
+"""The map's side when it is a panel of its own (``show_panels``): with its axis and its
+legend under it the panel is about 450 px wide, so a 390 px phone shows it at 0.8× and a
+1400 px desktop, beside the loss charts, at about 1.15× (a 440 px map, as before)."""
+METRICS_WIDTH = 280
+"""The loss and distance charts' width beside a map panel (px)."""
+
+
 def presenter_scale(s: Settings) -> float:
     """Presenter mode draws the figure a little larger; the browser keeps it within the
     projector's 1280×720."""
@@ -33,6 +43,30 @@ def presenter_scale(s: Settings) -> float:
 
 def map_size(s: Settings) -> int:
     return PRESENTER_MAP_SIZE if s.presenter else MAP_SIZE
+
+
+def panel_map_size(s: Settings) -> int:
+    # On a projector the panel also holds the legend and the outcome text within 720 px.
+    return PRESENTER_MAP_SIZE - 40 if s.presenter else PANEL_MAP_SIZE
+
+
+def show_panels(panels: Sequence[dict], s: Settings, key: str, *, widths: Sequence[float],
+                pick: bool = False):
+    """A figure drawn as separate charts (``charts.whatif_map_panels``, …) that share their
+    controls: side by side in columns of ``widths`` (Streamlit stacks columns one above the
+    other on a narrow screen, so a phone shows each panel at a readable size), and the shared
+    step, rate and decay inputs once under them, moving every panel in the browser. With
+    ``pick``, the first panel's clicked point is returned (see ``show``)."""
+    bound, controls = charts.shared_controls(panels)
+    figure = st.container()
+    # Written before the charts reach the page, so each chart finds the inputs it binds to.
+    browser.shared_controls(controls)
+    columns = figure.columns(list(widths))
+    picked = None
+    for i, (column, spec) in enumerate(zip(columns, bound, strict=True)):
+        point = show(spec, s, f"{key}_{i}", column, pick=pick and i == 0)
+        picked = point if i == 0 else picked
+    return picked
 
 
 def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st, *,

@@ -512,48 +512,65 @@ def network(
 
 
 def whatif_map_of(surface: Surface, sweep_: whatif.Sweep, background: dict, step: int | None
-                  ) -> dict:
-    """The map, loss and distance charts and the outcome panel over the runs' rate windows."""
-    return charts.whatif_map_spec(sweep_, background, optimal_value=surface.optimal_value,
-                                  step=step, as_frames=True)
+                  ) -> list[dict]:
+    """The map with the outcome panel, and the loss and distance charts, over the runs' rate
+    windows: two panels sharing their controls (``charts.whatif_map_panels``)."""
+    return charts.whatif_map_panels(sweep_, background, optimal_value=surface.optimal_value,
+                                    step=step, as_frames=True)
 
 
 def whatif_map(
     surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...], resolution: int,
     step: int | None, size: int, field: bool = False,
-) -> dict:
+) -> list[dict]:
     """``whatif_map_of`` for a named surface, from a cache shared by every choice of rates
     within the runs' windows (the controls then start at this choice)."""
     parts, windows = _parts(surface, key, names)
-    return charts.with_choices(_whatif_map(repr(parts), resolution, step, size, field, parts),
-                               windows)
+    return [charts.with_choices(spec, windows)
+            for spec in _whatif_map(repr(parts), resolution, step, size, field, parts)]
 
 
 @_by_name(st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False))
 def _whatif_map(key: str, resolution: int, step: int | None, size: int, field: bool,
-                _run_parts: tuple[tuple, ...]) -> dict:
+                _run_parts: tuple[tuple, ...]) -> list[dict]:
     """Keyed by the parts' ``repr`` (``_combined``)."""
     surface = _run_parts[0][0]
     sweep_ = _combined(key, _run_parts)
-    return arrow_datasets(whatif_map_of(_surface(*surface), sweep_,
-                                        map_background(surface, resolution, size, field), step))
+    return _arrow_panels(whatif_map_of(_surface(*surface), sweep_,
+                                       map_background(surface, resolution, size, field), step))
 
 
 def whatif_lesson(
     surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...],
     w_range: tuple[float, float], step: int | None, width: int, height: int,
-) -> dict:
-    """The lesson figure over the runs' rate windows (``charts.whatif_lesson_spec``) for a
+) -> list[dict]:
+    """The lesson figure over the runs' rate windows (``charts.whatif_lesson_panels``) for a
     named surface, cached like ``whatif_map``."""
     parts, windows = _parts(surface, key, names)
-    return charts.with_choices(_whatif_lesson(repr(parts), w_range, step, width, height, parts),
-                               windows)
+    return [charts.with_choices(spec, windows)
+            for spec in _whatif_lesson(repr(parts), w_range, step, width, height, parts)]
 
 
 @_by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False))
 def _whatif_lesson(key: str, w_range: tuple[float, float], step: int | None, width: int,
-                   height: int, _run_parts: tuple[tuple, ...]) -> dict:
+                   height: int, _run_parts: tuple[tuple, ...]) -> list[dict]:
     """Keyed by the parts' ``repr`` (``_combined``)."""
-    return arrow_datasets(charts.whatif_lesson_spec(
+    return _arrow_panels(charts.whatif_lesson_panels(
         _surface(*_run_parts[0][0]), _combined(key, _run_parts), w_range=w_range, step=step,
         width=width, height=height, as_frames=True))
+
+
+def _arrow_panels(panels: list[dict]) -> list[dict]:
+    """``arrow_datasets`` for panels sharing rows: each table is converted once."""
+    converted: dict[int, bytes | pd.DataFrame] = {}
+    out = []
+    for spec in panels:
+        datasets = {}
+        for name, rows in spec.get("datasets", {}).items():
+            if isinstance(rows, pd.DataFrame):
+                if id(rows) not in converted:
+                    converted[id(rows)] = arrow_bytes(rows)
+                rows = converted[id(rows)]
+            datasets[name] = rows
+        out.append({**spec, "datasets": datasets})
+    return out

@@ -7,7 +7,7 @@ import streamlit as st
 
 from losslab import charts
 from ui import browser, compute, panels, questions, state
-from ui.chart import map_size, presenter_scale, show
+from ui.chart import METRICS_WIDTH, map_size, panel_map_size, presenter_scale, show, show_panels
 from ui.scene import Scene
 from ui.sidebar import Controls
 from ui.text import plain
@@ -106,14 +106,16 @@ def one_weight_view(scene: Scene) -> None:
     scale = presenter_scale(s)
     width, height = int(320 * scale), int(280 * scale)
     window, _ = scene.rate_window if histories else (None, "")
-    if window is not None and scene.source == "registry":
-        spec = compute.whatif_lesson(compute.surface_key(scene.runs), compute.run_key(scene.runs),
-                                     window_names(scene), (s.w_min, s.w_max), s.step, width,
-                                     height)
-    elif window is not None:
-        spec = charts.whatif_lesson_spec(surface, window, w_range=(s.w_min, s.w_max),
-                                         step=s.step, width=width, height=height,
-                                         as_frames=True)
+    if window is not None:  # the loss and gradient panels, stacked on a phone
+        if scene.source == "registry":
+            figure = compute.whatif_lesson(
+                compute.surface_key(scene.runs), compute.run_key(scene.runs),
+                window_names(scene), (s.w_min, s.w_max), s.step, width, height)
+        else:
+            figure = charts.whatif_lesson_panels(surface, window, w_range=(s.w_min, s.w_max),
+                                                 step=s.step, width=width, height=height,
+                                                 as_frames=True)
+        show_panels(figure, s, "lesson_chart", widths=(1, 1))
     else:
         curve, path = charts.lesson_frames(
             surface, list(zip(scene.names, histories, strict=True)) if histories else None,
@@ -121,12 +123,12 @@ def one_weight_view(scene: Scene) -> None:
         )
         # The spec is cached by the runs' names and length; only this run's rows are new.
         skeleton = compute.lesson_skeleton(charts.lesson_shape(path), s.step, width, height)
-        spec = charts.fill_lesson(skeleton, curve, path)
-    show(spec, s, "lesson_chart")
+        show(charts.fill_lesson(skeleton, curve, path), s, "lesson_chart")
     if not histories:
         return
-    browser.playback_controls()
-    if window is not None:
+    if window is None:
+        browser.playback_controls()
+    else:  # the panels' shared controls play the run themselves
         browser.rate_hint()
     questions.result(scene)
     first = histories[0]
@@ -193,27 +195,34 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     window, _ = scene.rate_window if histories else (None, "")
     if window is not None:  # the figure's legend names runs without their rate
         legend = scene.legend(histories, window_names(scene))
+        size = panel_map_size(s)  # the map and the loss charts, stacked on a phone
         if scene.source == "registry":
-            spec = compute.whatif_map(compute.surface_key(scene.runs),
-                                      compute.run_key(scene.runs), window_names(scene),
-                                      s.resolution, s.step, size, field)
+            figure = compute.whatif_map(compute.surface_key(scene.runs),
+                                        compute.run_key(scene.runs), window_names(scene),
+                                        s.resolution, s.step, size, field)
         else:
             background = charts.surface_map(surface, grid, size=size,
                                             show_gradient_field=field).to_dict(validate=False)
-            spec = compute.whatif_map_of(surface, window, background, s.step)
-    elif scene.source == "registry":
-        spec = compute.map_spec(compute.surface_key(scene.runs), compute.run_key(scene.runs),
-                                s.resolution, tuple(legend), s.step, size, field)
+            figure = compute.whatif_map_of(surface, window, background, s.step)
+        # The map's column a little wider than its share: on a desktop it is drawn as large
+        # as the single figure drew it, the loss charts a little smaller.
+        picked = show_panels(figure, s, "surface_chart", widths=(size + 90, METRICS_WIDTH + 60),
+                             pick=not s.presenter)
     else:
-        spec = compute.map_spec_of(surface, grid, list(zip(legend, histories, strict=False)),
-                                   s.step, size, rates=s.schedule != "constant", field=field)
-    picked = show(spec, s, "surface_chart", pick=not s.presenter)
+        if scene.source == "registry":
+            spec = compute.map_spec(compute.surface_key(scene.runs), compute.run_key(scene.runs),
+                                    s.resolution, tuple(legend), s.step, size, field)
+        else:
+            spec = compute.map_spec_of(surface, grid, list(zip(legend, histories, strict=False)),
+                                       s.step, size, rates=s.schedule != "constant", field=field)
+        picked = show(spec, s, "surface_chart", pick=not s.presenter)
     if picked is not None and state.start_picked(picked):
         st.rerun()  # the runs restart from the point clicked on the map
     if not histories:
         return
-    browser.playback_controls()
-    if window is not None:
+    if window is None:
+        browser.playback_controls()
+    else:  # the panels' shared controls play the run themselves
         browser.rate_hint()
     questions.result(scene)
     if scene.story:

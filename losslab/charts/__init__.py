@@ -17,7 +17,8 @@ Views that follow the browser-side step share one ``step_param`` and are joined 
 Modules, by what they draw: ``one_weight`` (the chapter's loss and gradient curves), ``maps``
 (a two-weight surface and the paths on it), ``metrics`` (loss, distance and rate over the
 steps), ``slices``, ``three_d``, ``network`` (the network view), ``whatif`` (the same
-figures over a window of learning rates, chosen in the browser); ``common`` (palette, step
+figures over a window of learning rates, chosen in the browser; also as separate ``panels``
+sharing their controls, which a phone stacks); ``common`` (palette, step
 parameter, thinning) and ``compose`` (joining specs).
 """
 
@@ -72,18 +73,22 @@ from losslab.charts.one_weight import (
     lesson_spec,
     step_sentence,
 )
+from losslab.charts.panels import Control, panel, shared_controls
 from losslab.charts.slices import slice_charts
 from losslab.charts.three_d import three_d_chart
 from losslab.charts.whatif import (
     WHATIF_OUTCOMES,
     WHATIF_PATHS,
+    whatif_lesson_panels,
     whatif_lesson_spec,
+    whatif_map_panels,
     whatif_map_spec,
     with_choices,
 )
 
 __all__ = [
     "ARROWS_DATA",
+    "Control",
     "DASHES",
     "LESSON_CURVE",
     "LESSON_PATH",
@@ -118,11 +123,13 @@ __all__ = [
     "nn_landscape_chart",
     "nn_loss_chart",
     "overlay",
+    "panel",
     "path_overlay",
     "path_skeleton",
     "path_tables",
     "placeholders",
     "records",
+    "shared_controls",
     "slice_charts",
     "stable_names",
     "start_picker",
@@ -131,7 +138,9 @@ __all__ = [
     "surface_map",
     "thin_steps",
     "three_d_chart",
+    "whatif_lesson_panels",
     "whatif_lesson_spec",
+    "whatif_map_panels",
     "whatif_map_spec",
     "with_choices",
     "WHATIF_OUTCOMES",

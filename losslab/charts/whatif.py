@@ -11,13 +11,19 @@ Kept fast on purpose: one filter on the rung parameters is the first transform o
 reading the paths (Vega-Lite merges identical sources, so it runs once per move); every scale
 domain is fixed here from the whole window and every view has a fixed size, so a move never
 re-lays out the chart; paths arrive thinned (``whatif.MAX_POINTS`` rows each at most).
+
+Each figure comes in two forms built from the same views: one spec (``whatif_map_spec``,
+``whatif_lesson_spec``: a notebook's figure) and separate panels sharing their controls
+(``whatif_map_panels``, ``whatif_lesson_panels``: the app's, which a phone stacks). The module
+is kept in one piece so both forms read the same private filters, scales and outcome text.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import altair as alt
 import numpy as np
@@ -26,6 +32,7 @@ import pandas as pd
 from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP
 from losslab.charts.compose import records
 from losslab.charts.one_weight import lesson_frames
+from losslab.charts.panels import panel
 from losslab.surfaces import Surface
 from losslab.whatif import RunWindow, Sweep
 
@@ -35,7 +42,9 @@ __all__ = [
     "beta_param_name",
     "rate_param_name",
     "with_choices",
+    "whatif_lesson_panels",
     "whatif_lesson_spec",
+    "whatif_map_panels",
     "whatif_map_spec",
 ]
 
@@ -205,21 +214,24 @@ def _outcome_frame(sweep: Sweep) -> pd.DataFrame:
     return out
 
 
-def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0) -> dict:
+def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0,
+                   lines: int = 1) -> dict:
     """One row per run: its marker and "Adam: converging (lr = 0.05, β1 = 0.9)"; then the
-    stability sentence at run ``sentence_of``'s rate."""
+    stability sentence at run ``sentence_of``'s rate, in up to ``lines`` lines (the rows'
+    sentences carry their line breaks: ``_wrapped``)."""
     count = len(sweep.windows)
     runs = _run_scales(count)
     data = {"name": WHATIF_OUTCOMES}
     chosen = _chosen(sweep)
-    y = {"field": "run", "type": "ordinal", "axis": None,
-         "scale": {"domain": list(range(count + 1))}}
+    # Rows placed in pixels: the sentence under them may take several lines.
+    row = {"calculate": f"datum.run * {_ROW} + {_ROW // 2}", "as": "row_y"}
+    y = {"field": "row_y", "type": "quantitative", "scale": None, "axis": None}
     layers = [
-        {"data": data, "transform": [chosen],
+        {"data": data, "transform": [chosen, row],
          "mark": {"type": "point", "filled": True, "size": 80},
          "encoding": {"x": {"value": 8}, "y": y, "color": runs["color"],
                       "shape": runs["shape"]}},
-        {"data": data, "transform": [chosen],
+        {"data": data, "transform": [chosen, row],
          "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 13,
                   "limit": width - 24},
          "encoding": {"x": {"value": 20}, "y": y, "text": {"field": "line", "type": "nominal"},
@@ -227,14 +239,26 @@ def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0) -> 
     ]
     if sentence_of is not None and 0 <= sentence_of < count:
         layers.append(
-            {"data": data, "transform": [chosen, {"filter": f"datum.run == {sentence_of}"},
-                                         {"calculate": str(count), "as": "row"}],
-             "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 12,
-                      "color": "#333333", "limit": width - 8},
-             "encoding": {"x": {"value": 4}, "y": {**y, "field": "row"},
+            {"data": data, "transform": [chosen, {"filter": f"datum.run == {sentence_of}"}],
+             "mark": {"type": "text", "align": "left", "baseline": "top", "fontSize": 12,
+                      "color": "#333333", "limit": width - 8, "lineBreak": "\n",
+                      "lineHeight": _LINE},
+             "encoding": {"x": {"value": 4}, "y": {"value": _ROW * count + 5},
                           "text": {"field": "sentence", "type": "nominal"}}})
-    return {"width": width, "height": 22 * (count + 1), "layer": layers,
-            "view": {"stroke": None}}
+    return {"width": width, "height": _ROW * count + _LINE * max(lines, 1) + 7,
+            "layer": layers, "view": {"stroke": None}}
+
+
+_ROW, _LINE = 22, 15
+"""Height of a run's row and of a line of the sentence under them in the outcome panel (px)."""
+
+
+def _wrapped(texts: pd.Series, chars: int) -> tuple[pd.Series, int]:
+    """``texts`` broken into lines of at most ``chars`` characters (joined by newlines, which
+    the text marks break on), and the most lines any of them takes."""
+    lines = {text: textwrap.wrap(text, chars) or [""] for text in texts.dropna().unique()}
+    out = texts.map(lambda text: "\n".join(lines[text]) if text in lines else text)
+    return out, max((len(v) for v in lines.values()), default=1)
 
 
 def _six_digits(frame: pd.DataFrame) -> pd.DataFrame:
@@ -250,31 +274,30 @@ def _six_digits(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _datasets(sweep: Sweep, paths: pd.DataFrame) -> dict[str, Any]:
-    return {WHATIF_PATHS: records(_six_digits(paths)),
-            WHATIF_OUTCOMES: records(_outcome_frame(sweep))}
+def _datasets(sweep: Sweep, paths: pd.DataFrame, outcomes: pd.DataFrame | None = None,
+              *, as_frames: bool = False) -> dict[str, Any]:
+    outcomes = _outcome_frame(sweep) if outcomes is None else outcomes
+    if as_frames:
+        return {WHATIF_PATHS: paths, WHATIF_OUTCOMES: outcomes}
+    return {WHATIF_PATHS: records(_six_digits(paths)), WHATIF_OUTCOMES: records(outcomes)}
 
 
-def whatif_map_spec(
-    sweep: Sweep,
-    background: dict,
-    *,
-    optimal_value: float | None = None,
-    step: int | None = None,
-    metric_width: int = 280,
-    metric_height: int = 200,
-    dots: bool = True,
-    as_frames: bool = False,
-) -> dict:
-    """The two-weight what-if figure as a Vega-Lite spec (a dictionary).
+_RESOLVE = {"scale": {"color": "independent", "shape": "independent",
+                      "strokeDash": "independent"}}
 
-    ``background`` is the map without paths (``charts.surface_map(surface, grid).to_dict()``);
-    its axes (fixed to the grid's window) are reused. Beside it the loss (``loss − L*`` when
-    ``optimal_value`` is given) and the distance to the nearest minimiser (when the sweep has
-    it) against the step, on log axes fixed over the whole window; under them the outcome text.
-    Parameters: ``step``, and per run ``lr_<k>`` and, with a decay ladder, ``beta_<k>``.
-    ``as_frames`` leaves the datasets as DataFrames (what ``st.vega_lite_chart`` sends as Arrow).
-    """
+
+class _MapParts(NamedTuple):
+    the_map: dict
+    metrics: list[dict]
+    paths: pd.DataFrame
+    datasets: dict[str, Any]
+    """The background's own datasets (the map's image, contours, hover cells)."""
+
+
+def _map_parts(sweep: Sweep, background: dict, optimal_value: float | None,
+               metric_width: int, metric_height: int, dots: bool) -> _MapParts:
+    """The map with the runs' paths over it, the loss and distance charts beside it, and
+    the rows they read."""
     if "w1" not in sweep.paths:
         raise ValueError("whatif_map_spec needs a sweep of a two-weight surface")
     layers = background.get("layer", [])
@@ -311,23 +334,104 @@ def whatif_map_spec(
     the_map = {key: value for key, value in background.items()
                if key not in ("datasets", "$schema", "config", "params")}
     the_map["layer"] = [*layers, *_path_layers(sweep, x, y, tooltip, dots)]
+    return _MapParts(the_map, metrics, paths, dict(background.get("datasets", {})))
+
+
+def whatif_map_spec(
+    sweep: Sweep,
+    background: dict,
+    *,
+    optimal_value: float | None = None,
+    step: int | None = None,
+    metric_width: int = 280,
+    metric_height: int = 200,
+    dots: bool = True,
+    as_frames: bool = False,
+) -> dict:
+    """The two-weight what-if figure as a Vega-Lite spec (a dictionary).
+
+    ``background`` is the map without paths (``charts.surface_map(surface, grid).to_dict()``);
+    its axes (fixed to the grid's window) are reused. Beside it the loss (``loss − L*`` when
+    ``optimal_value`` is given) and the distance to the nearest minimiser (when the sweep has
+    it) against the step, on log axes fixed over the whole window; under them the outcome text.
+    Parameters: ``step``, and per run ``lr_<k>`` and, with a decay ladder, ``beta_<k>``.
+    ``as_frames`` leaves the datasets as DataFrames (what ``st.vega_lite_chart`` sends as Arrow).
+    ``whatif_map_panels`` draws the same figure as separate charts.
+    """
+    parts = _map_parts(sweep, background, optimal_value, metric_width, metric_height, dots)
     width = int(background.get("width", 420)) + metric_width + 60
-    datasets = dict(background.get("datasets", {}))
-    datasets.update(_datasets(sweep, paths) if not as_frames else {
-        WHATIF_PATHS: paths, WHATIF_OUTCOMES: _outcome_frame(sweep)})
     return {
         "$schema": background.get("$schema", alt.SCHEMA_URL),
         "params": _params(sweep, step),
         "vconcat": [
-            {"hconcat": [the_map, {"vconcat": metrics}]},
+            {"hconcat": [parts.the_map, {"vconcat": parts.metrics}]},
             _outcome_panel(sweep, width),
         ],
-        "resolve": {"scale": {"color": "independent", "shape": "independent",
-                              "strokeDash": "independent"}},
-        "datasets": datasets,
+        "resolve": _RESOLVE,
+        "datasets": {**parts.datasets, **_datasets(sweep, parts.paths, as_frames=as_frames)},
         "autosize": {"type": "pad", "contains": "padding"},
         "config": background.get("config", {}),
     }
+
+
+def _chars(width: float, font_size: float) -> int:
+    """About how many characters of text ``font_size`` px high fit in ``width`` px."""
+    return max(int(width / (0.5 * font_size)), 20)
+
+
+def whatif_map_panels(
+    sweep: Sweep,
+    background: dict,
+    *,
+    optimal_value: float | None = None,
+    step: int | None = None,
+    metric_width: int = 280,
+    metric_height: int = 200,
+    dots: bool = True,
+    as_frames: bool = False,
+) -> list[dict]:
+    """``whatif_map_spec``'s figure as two specs sharing the same parameters: the map with
+    the outcome text under it (the sentence in lines as wide as the map, the loss colour
+    legend above the map so the panel stays narrow), and the loss and distance charts.
+    Drawn side by side on a desktop and one above the other on a phone (``panels``)."""
+    parts = _map_parts(sweep, background, optimal_value, metric_width, metric_height, dots)
+    width = int(background.get("width", 420))
+    outcomes = _outcome_frame(sweep)
+    outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(width, 12))
+    # Each panel gets the paths' columns it reads: the rows are sent once per panel.
+    paths = parts.paths
+    keys = [c for c in ("run", "rung", "beta", "step", "until") if c in paths]
+    on_map = paths[keys + [c for c in ("w1", "w2", "loss") if c in paths]]
+    over_steps = paths[keys + [c for c in ("gap", "distance") if c in paths]]
+    datasets = {**parts.datasets, **_datasets(sweep, on_map, outcomes, as_frames=as_frames)}
+    metric_rows = _datasets(sweep, over_steps, outcomes, as_frames=as_frames)[WHATIF_PATHS]
+    params = _params(sweep, step)
+    config = background.get("config", {})
+    the_map = {**parts.the_map, "layer": [_legend_above(layer)
+                                          for layer in parts.the_map["layer"]]}
+    # The map's title heads the panel, so the legend sits between it and the map.
+    title = {"title": the_map.pop("title")} if "title" in the_map else {}
+    return [
+        panel({**title, "vconcat": [the_map, _outcome_panel(sweep, width, lines=lines)]},
+              params, datasets, config=config, resolve=_RESOLVE),
+        panel({"vconcat": parts.metrics}, params, {WHATIF_PATHS: metric_rows}, config=config,
+              resolve=_RESOLVE),
+    ]
+
+
+def _legend_above(layer: dict) -> dict:
+    """``layer`` with its colour legends (the loss scale) above the plot, not beside it."""
+    encoding = layer.get("encoding", {})
+    changed = {}
+    for channel in ("fill", "color"):
+        legend = encoding.get(channel, {}).get("legend") if isinstance(encoding.get(channel),
+                                                                        dict) else None
+        if isinstance(legend, dict):
+            changed[channel] = {**encoding[channel],
+                                "legend": {**legend, "orient": "top", "direction": "horizontal",
+                                           "gradientLength": 220, "titleOrient": "left",
+                                           "titleAnchor": "middle"}}
+    return {**layer, "encoding": {**encoding, **changed}} if changed else layer
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
@@ -356,6 +460,90 @@ def whatif_lesson_spec(
     each side (a diverging run leaves the figure; its outcome says where it stopped). Every
     domain is fixed here, over the whole window of rates.
     """
+    left, right, paths, curve = _lesson_parts(surface, sweep, w_range, n_points, width, height)
+    datasets: dict[str, Any] = {_CURVE: curve if as_frames else records(curve),
+                                **_datasets(sweep, paths, as_frames=as_frames)}
+    panel_ = _lesson_outcome(sweep, 2 * width + 60)
+    rows: list[dict[str, Any]] = [{"hconcat": [left, right]}]
+    if "step_words" in paths:
+        rows.append(_step_words(sweep, 2 * width + 60))
+    rows.append(panel_)
+    return {
+        "$schema": alt.SCHEMA_URL,
+        "params": _params(sweep, step),
+        "vconcat": rows,
+        "resolve": _RESOLVE,
+        "datasets": datasets,
+        "autosize": {"type": "pad", "contains": "padding"},
+    }
+
+
+def whatif_lesson_panels(
+    surface: Surface,
+    sweep: Sweep,
+    *,
+    w_range: Sequence[float] = (-1.0, 3.0),
+    n_points: int = 100,
+    step: int | None = None,
+    width: int = 320,
+    height: int = 280,
+    as_frames: bool = False,
+) -> list[dict]:
+    """``whatif_lesson_spec``'s figure as two specs sharing the same parameters: the loss
+    curve with what the gradient says at the step under it, and the gradient curve with the
+    runs' outcomes under it, their sentences in lines as wide as one curve. Drawn side by side
+    on a desktop and one above the other on a phone (``panels``)."""
+    left, right, paths, curve = _lesson_parts(surface, sweep, w_range, n_points, width, height)
+    text_width = width + 40
+    outcomes = _outcome_frame(sweep)
+    outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(text_width, 12))
+    below_left: list[dict] = []
+    if "step_words" in paths:
+        paths["step_words"], words = _wrapped(paths["step_words"], _chars(text_width, 14))
+        below_left.append(_step_words(sweep, text_width, words))
+    datasets: dict[str, Any] = {_CURVE: curve if as_frames else records(curve),
+                                **_datasets(sweep, paths, outcomes, as_frames=as_frames)}
+    params = _params(sweep, step)
+    return [
+        panel({"vconcat": [left, *below_left]}, params, datasets, resolve=_RESOLVE),
+        panel({"vconcat": [right, _lesson_outcome(sweep, text_width, lines)]}, params, datasets,
+              resolve=_RESOLVE),
+    ]
+
+
+_CURVE = "losslab-whatif-curve"
+
+
+def _step_words(sweep: Sweep, width: int, lines: int = 1) -> dict:
+    """What the gradient tells the step shown, in words (first run), in up to ``lines``."""
+    return {
+        "width": width, "height": 18 * lines + 6, "view": {"stroke": None},
+        "data": {"name": WHATIF_PATHS},
+        "transform": [_chosen(sweep), _CURRENT, {"filter": "datum.run == 0"}],
+        "mark": {"type": "text", "align": "left", "baseline": "top", "fontSize": 14,
+                 "limit": width - 10, "lineBreak": "\n", "lineHeight": 18},
+        "encoding": {"x": {"value": 4}, "y": {"value": 4},
+                     "text": {"field": "step_words", "type": "nominal"}}}
+
+
+def _lesson_outcome(sweep: Sweep, width: int, lines: int = 1) -> dict:
+    """The outcome panel in the lesson's run colours."""
+    runs = _run_scales(len(sweep.windows))
+    runs["color"]["scale"]["range"] = _LESSON_COLOURS
+    out = _outcome_panel(sweep, width, lines=lines)
+    out["layer"][1]["encoding"]["color"] = runs["color"]
+    out["layer"][0]["encoding"]["color"] = runs["color"]
+    return out
+
+
+_LESSON_COLOURS = PALETTE[3:] + PALETTE[:3]
+"""The lesson's runs skip the two colours of its loss and gradient curves."""
+
+
+def _lesson_parts(surface: Surface, sweep: Sweep, w_range: Sequence[float], n_points: int,
+                  width: int, height: int) -> tuple[dict, dict, pd.DataFrame, pd.DataFrame]:
+    """The loss and gradient charts with the runs over them, their paths' rows and the
+    curve's rows."""
     if "w" not in sweep.paths:
         raise ValueError("whatif_lesson_spec needs a sweep of a one-weight surface")
     lo, hi = sorted(float(v) for v in w_range)
@@ -374,7 +562,7 @@ def whatif_lesson_spec(
     paths = sweep.paths.copy()
     half = (hi - lo) / 10.0
     runs = _run_scales(len(sweep.windows))
-    runs["color"]["scale"]["range"] = PALETTE[3:] + PALETTE[:3]
+    runs["color"]["scale"]["range"] = _LESSON_COLOURS
     chosen = _chosen(sweep)
     data = {"name": WHATIF_PATHS}
     tip = [{"field": "step", "type": "quantitative"},
@@ -413,7 +601,7 @@ def whatif_lesson_spec(
                           "tooltip": tip}})
         return out
 
-    curve_data = {"name": "losslab-whatif-curve"}
+    curve_data = {"name": _CURVE}
     line = {"type": "line", "strokeWidth": 2.5, "invalid": "break-paths-show-path-domains",
             "clip": True}
     left = {"width": width, "height": height, "title": "Loss surface", "layer": [
@@ -427,28 +615,4 @@ def whatif_lesson_spec(
         {"data": curve_data, "mark": {**line, "color": PALETTE[1]},
          "encoding": {"x": x, "y": y_grad}},
         *run_layers(y_grad, tangent=False)]}
-    datasets: dict[str, Any] = {"losslab-whatif-curve": curve if as_frames else records(curve)}
-    datasets.update(_datasets(sweep, paths) if not as_frames else {
-        WHATIF_PATHS: paths, WHATIF_OUTCOMES: _outcome_frame(sweep)})
-    panel = _outcome_panel(sweep, 2 * width + 60)
-    panel["layer"][1]["encoding"]["color"] = runs["color"]
-    panel["layer"][0]["encoding"]["color"] = runs["color"]
-    rows: list[dict[str, Any]] = [{"hconcat": [left, right]}]
-    if "step_words" in paths:  # what the gradient tells the step shown, in words (first run)
-        rows.append({
-            "width": 2 * width + 60, "height": 24, "view": {"stroke": None},
-            "data": data, "transform": [chosen, _CURRENT, {"filter": "datum.run == 0"}],
-            "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": 14,
-                     "limit": 2 * width + 50},
-            "encoding": {"x": {"value": 4}, "y": {"value": 12},
-                         "text": {"field": "step_words", "type": "nominal"}}})
-    rows.append(panel)
-    return {
-        "$schema": alt.SCHEMA_URL,
-        "params": _params(sweep, step),
-        "vconcat": rows,
-        "resolve": {"scale": {"color": "independent", "shape": "independent",
-                              "strokeDash": "independent"}},
-        "datasets": datasets,
-        "autosize": {"type": "pad", "contains": "padding"},
-    }
+    return left, right, paths, curve

@@ -7,13 +7,15 @@ from tests.e2e.browser import wait_for_app
 
 def test_opening_view_draws_the_lesson_without_exception(page, server_url, tmp_path):
     page.goto(server_url)
-    wait_for_app(page, charts=1)
+    wait_for_app(page, charts=2)
     assert page.locator('[data-testid="stException"]').count() == 0
-    # The lesson figure is one Vega view holding both panels, the step and the rate controls.
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
-    assert chart.locator("canvas, svg.marks").count() >= 1
-    names = chart.locator('input[type="range"]').evaluate_all("els => els.map(e => e.name)")
-    assert names == ["step", "lr_1"]
+    # The lesson figure: the loss and the gradient panels, and under them the step and the
+    # rate controls both panels follow.
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    assert charts.count() == 2
+    assert charts.locator("svg.marks").count() == 2
+    controls = page.locator('.losslab-controls input[type="range"]')
+    assert controls.evaluate_all("els => els.map(e => e.name)") == ["step", "lr_1"]
     page.screenshot(path=str(tmp_path / "lesson.png"), full_page=True)
     assert (tmp_path / "lesson.png").stat().st_size > 10_000
 

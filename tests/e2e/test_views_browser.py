@@ -258,3 +258,104 @@ def test_a_click_on_the_fitted_map_restarts_the_runs_where_it_was_clicked(browse
     w1, w2 = (float(v) for v in start.split(","))
     assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, start
     context.close()
+
+
+PANEL_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks')]
+    .map(e => { const r = e.getBoundingClientRect(), box = e.viewBox.baseVal;
+                return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                        scale: r.width / box.width}; })"""
+FIGURES = ["/", "/?surface=rosenbrock&opt=sgd,adam", "/?surface=rosenbrock"]
+
+
+def open_at(browser, url: str, viewport: dict, sent: list | None = None):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    if sent is not None:
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.goto(url)
+    wait_for_app(page, charts=2, timeout=60_000)
+    page.locator(".losslab-controls input[name=step]").wait_for(state="attached")
+    page.wait_for_timeout(1500)
+    return context, page
+
+
+@pytest.mark.parametrize("query", FIGURES)
+def test_a_phone_shows_the_panels_one_above_the_other_at_a_readable_size(browser, server_url,
+                                                                         query):
+    """The lesson's two curves, and the map beside its loss charts, stack on a 390 px phone,
+    each drawn at least at 0.78 of its size (11 px axis labels stay over 8.5 px)."""
+    context, page = open_at(browser, server_url + query, PHONE)
+    boxes = page.evaluate(PANEL_BOXES)
+    assert len(boxes) == 2, boxes
+    upper, lower = boxes
+    assert lower["top"] >= upper["bottom"] - 1, boxes
+    assert all(b["scale"] >= 0.78 and b["right"] <= 390 for b in boxes), boxes
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert page.locator(NO_EXCEPTION).count() == 0
+    context.close()
+
+
+@pytest.mark.parametrize("query", FIGURES[1:])
+def test_a_desktop_shows_the_map_and_its_loss_charts_side_by_side(browser, server_url, query):
+    context, page = open_at(browser, server_url + query, DESKTOP)
+    left, right = page.evaluate(PANEL_BOXES)
+    assert right["left"] >= left["right"] and abs(right["top"] - left["top"]) < 60
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
+    context.close()
+
+
+def pictures(page) -> list[bytes]:
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    return [charts.nth(i).screenshot() for i in range(charts.count())]
+
+
+@pytest.mark.parametrize("query", ["/", "/?surface=rosenbrock"])
+def test_the_shared_step_and_rate_move_every_panel_without_a_message(browser, server_url,
+                                                                      query):
+    sent: list = []
+    context, page = open_at(browser, server_url + query, PHONE, sent)
+    quiet = len(sent)
+    before = pictures(page)
+    controls = page.locator(".losslab-controls")
+    set_range(controls.locator("input[name=step]"), 3)
+    page.wait_for_timeout(300)
+    stepped = pictures(page)
+    assert all(a != b for a, b in zip(before, stepped, strict=True))
+    rate = controls.locator("input[name=lr_1]")
+    set_range(rate, int(rate.get_attribute("max")))  # the fastest rate of the window
+    page.wait_for_timeout(300)
+    assert all(a != b for a, b in zip(stepped, pictures(page), strict=True))
+    page.wait_for_timeout(500)
+    assert len(sent) == quiet
+    assert page.locator(NO_EXCEPTION).count() == 0
+    context.close()
+
+
+def test_after_a_rerun_the_controls_still_move_every_panel(browser, server_url):
+    """A rerun either keeps the controls (a new rate in the sidebar: the panels take new rows)
+    or brings new ones (more steps: a longer step control), and the panels then drawn listen
+    to them, not to inputs that have left the page."""
+    sent: list = []
+    context, page = open_at(browser, server_url + "/", DESKTOP, sent)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    thumb = sidebar.locator('[data-testid="stSlider"]').filter(
+        has_text="Learning rate").get_by_role("slider")
+    thumb.focus()
+    thumb.press("ArrowRight")  # 0.05 → 0.06
+    page.get_by_text("After 30 steps at lr = 0.06").wait_for(timeout=20_000)
+    steps = sidebar.get_by_label("Steps", exact=True)
+    for expected in ("30", "40"):
+        page.wait_for_timeout(1500)
+        step = page.locator(".losslab-controls input[name=step]")
+        assert step.get_attribute("max") == expected
+        quiet = len(sent)
+        before = pictures(page)
+        set_range(step, 2)
+        page.wait_for_timeout(300)
+        assert all(a != b for a, b in zip(before, pictures(page), strict=True)), expected
+        assert len(sent) == quiet
+        steps.fill("40")
+        steps.press("Enter")
+        page.get_by_text("After 40 steps at lr = 0.06").wait_for(timeout=20_000)
+    assert page.locator(".losslab-controls").count() == 1
+    context.close()

@@ -31,8 +31,12 @@ def move(locator, value: int) -> None:
 
 
 def chart_texts(page) -> list[str]:
+    """Every text the charts draw, a text broken into lines read as one line."""
     return page.evaluate("() => [...document.querySelectorAll("
-                         "'[data-testid=stVegaLiteChart] svg text')].map(t => t.textContent)")
+                         "'[data-testid=stVegaLiteChart] svg text')].map(t => {"
+                         " const lines = [...t.querySelectorAll('tspan')];"
+                         " return lines.length ? lines.map(l => l.textContent).join(' ')"
+                         " : t.textContent; })")
 
 
 def picture(page) -> bytes:
@@ -104,9 +108,8 @@ def test_clicking_the_map_restarts_the_runs_from_the_point_clicked(page, whatif_
     control(page, "lr_1").wait_for(state="attached")
     starts = page.locator('[data-testid="stSidebar"] input[aria-label^="Start"]')
     before = [s.input_value() for s in starts.all()]
-    box = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
-    # The map's plot area: 420 px square, about 70 px in from the chart's left and 40 px down.
-    page.mouse.click(box["x"] + 70 + 0.75 * 420, box["y"] + 40 + 0.25 * 420)
+    box = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first.bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
     page.wait_for_function(
         "(old) => { const v = [...document.querySelectorAll("
         "'[data-testid=stSidebar] input[aria-label^=\"Start\"]')].map(i => i.value);"
