@@ -160,8 +160,9 @@ def test_the_map_panels_are_valid_vega_lite_with_the_same_controls(map_panels):
     assert len(panels) == 2
     for spec in panels:
         validate_jsonschema(spec, load_schema())
-        assert [p["name"] for p in spec["params"]] == ["step", "lr_1", "lr_2", "beta_2", "lr_3",
-                                                       "beta_3"]
+        # Every run has its decay control, gradient descent's unnamed (hidden on the page).
+        assert [p["name"] for p in spec["params"]] == ["step", "lr_1", "beta_1", "lr_2",
+                                                       "beta_2", "lr_3", "beta_3"]
 
 
 def test_the_map_panel_holds_the_map_and_outcomes_and_the_other_the_loss_charts(map_panels):
@@ -217,8 +218,41 @@ def test_the_lesson_panels_are_the_loss_curve_and_the_gradient_curve(lesson_pane
     _, (left, right) = lesson_panels
     for spec in (left, right):
         validate_jsonschema(spec, load_schema())
-        assert [p["name"] for p in spec["params"]] == ["step", "lr_1"]
+        assert [p["name"] for p in spec["params"]] == ["step", "lr_1", "beta_1"]
     assert left["vconcat"][0]["title"] == "Loss surface"
     assert right["vconcat"][0]["title"] == "Gradient of loss w.r.t. w"
     assert whatif_charts.WHATIF_OUTCOMES not in left["datasets"]
     assert whatif_charts.WHATIF_OUTCOMES in right["datasets"]
+
+
+def test_another_optimiser_in_a_run_keeps_the_panels_as_they_are_and_changes_only_rows(
+        rosenbrock):
+    """A learner switching a run's optimiser on the server gets the same map panel (the
+    browser then swaps the rows into the chart it has, image and contours kept) and the same
+    inputs, newly labelled. (The loss charts' log axes span the rows they hold, so that
+    light panel is drawn anew when the new run's losses reach other decades.)"""
+    surface, background = rosenbrock
+    drawn = {}
+    for first in ("sgd", "momentum", "adam"):
+        runs = [RunSetting(first, first, {"learning_rate": 0.001}), *RUNS[1:]]
+        sweep = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=60)
+        panels, controls = charts.shared_controls(
+            whatif_charts.whatif_map_panels(sweep, background, optimal_value=0.0,
+                                            as_frames=True))
+        drawn[first] = ([{k: v for k, v in p.items() if k != "datasets"} for p in panels],
+                        controls, panels)
+    for first in ("momentum", "adam"):
+        assert drawn[first][0][0] == drawn["sgd"][0][0], first
+        assert [c.element for c in drawn[first][1]] == [c.element for c in drawn["sgd"][1]]
+    labels = {first: {c.name: c.label for c in controls} for first, (_, controls, _)
+              in drawn.items()}
+    assert labels["sgd"]["lr_1"].startswith("sgd") and labels["sgd"]["beta_1"] == ""
+    assert labels["momentum"]["beta_1"].startswith("momentum: μ")
+    # Gradient descent's rows pass whatever its (hidden) decay control holds; the others
+    # are filtered by theirs.
+    paths = drawn["sgd"][2][0]["datasets"][whatif_charts.WHATIF_PATHS]
+    assert paths.loc[paths["run"] == 0, "fixed"].all()
+    assert not paths.loc[paths["run"] > 0, "fixed"].any()
+    first_filter = next(v["transform"][0]["filter"] for v in views(drawn["sgd"][2][0])
+                        if v.get("data", {}).get("name") == whatif_charts.WHATIF_PATHS)
+    assert "datum.fixed ||" in first_filter and "beta_1" in first_filter

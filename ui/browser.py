@@ -7,7 +7,6 @@ and scrubbing never send anything to the server.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 
@@ -41,9 +40,8 @@ _PLAYBACK_JS = """
 </div>
 <script>
 (() => {
-  const stepInput = () => [...document.querySelectorAll('.vega-bindings label')]
-    .filter(l => l.textContent.trim().startsWith('Step'))
-    .map(l => l.querySelector('input[type=range]')).find(Boolean);
+  // The step's input: Vega's own binding or the panels' shared one, both named "step".
+  const stepInput = () => document.querySelector('.vega-bindings input[type=range][name="step"]');
   const move = (delta, wrap) => {
     const input = stepInput();
     if (!input) return false;
@@ -214,20 +212,46 @@ _CONTROLS_JS = """
 
 
 def controls_html(controls: Sequence[Control]) -> str:
-    """The shared inputs as HTML (labels escaped; names and ids are ours)."""
+    """The shared inputs as HTML, without their labels (``controls_labels``): names and ids
+    are ours, and nothing a learner typed is in it."""
     rows = "".join(
-        f'<div class="vega-bind"><label><span class="vega-bind-name">'
-        f'{html.escape(c.label)}</span><input type="range" id="{c.element}" name="{c.name}" '
+        f'<div class="vega-bind" id="{c.element}-row"><label>'
+        f'<span class="vega-bind-name" id="{c.element}-name"></span>'
+        f'<input type="range" id="{c.element}" name="{c.name}" '
         f'min="{c.minimum}" max="{c.maximum}" step="1" value="{c.value}">'
         f"<span>{c.value}</span></label></div>"
         for c in controls)
     return f'<form class="vega-bindings losslab-controls">{rows}</form>'
 
 
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string (quotes, backslashes and line breaks escaped)."""
+    escaped = "".join(ch if ch.isalnum() or ch in " :.,()-+=/" else f"\\{ord(ch):x} "
+                      for ch in text)
+    return f'"{escaped}"'
+
+
+def controls_labels(controls: Sequence[Control]) -> str:
+    """The inputs' labels, as a style of their own: a run that changes optimiser changes
+    its labels here while the inputs (``controls_html``) stay the same elements, so the
+    charts bound to them keep their views and only take new rows. An unlabelled control
+    (the decay of a run without one) is hidden."""
+    rules = []
+    for c in controls:
+        if c.label.strip():
+            rules.append(f"#{c.element}-name::before {{ content: {_css_text(c.label)}; }}")
+        else:
+            rules.append(f"#{c.element}-row {{ display: none; }}")
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
+
+
 def shared_controls(controls: Sequence[Control]) -> None:
     """The step (with play/pause and the arrow keys) and each run's rate and decay (their
-    rungs' numbers hidden), drawn once for every panel of a figure: one element, written
-    before the panels so the inputs exist when each chart binds to them."""
+    rungs' numbers hidden), drawn once for every panel of a figure: written before the
+    panels so the inputs exist when each chart binds to them. Their labels come in a style of
+    their own (``controls_labels``), so the inputs' element is only redrawn when the inputs
+    themselves change."""
+    st.html(controls_labels(controls))
     st.html(_CONTROLS_CSS + _RATE_CONTROLS_CSS + controls_html(controls) + _CONTROLS_JS
             + _PLAYBACK_JS, unsafe_allow_javascript=True)
 

@@ -75,10 +75,12 @@ def shared_controls(panels: Sequence[Spec], prefix: str = "losslab") -> tuple[li
     (``{"bind": {"element": "#<id>"}}``), and those inputs (``Control``), to be drawn once.
 
     A parameter bound in several panels gets one control (the first panel's bounds and
-    value). The ids carry a digest of every control, so changing any control (a new
-    maximum, a new starting rung) changes every panel's spec: the browser then builds the
-    charts anew, bound to the new inputs, instead of swapping rows into charts still
-    listening to inputs that have left the page.
+    value). The ids carry a digest of every control's name, bounds and value, so changing
+    any of them (a new maximum, a new starting rung) changes every panel's spec: the browser
+    then builds the charts anew, bound to the new inputs, instead of swapping rows into charts
+    still listening to inputs that have left the page. Labels are not in the digest: they are
+    drawn beside the inputs (``ui.browser``), so a run that changes optimiser keeps its inputs
+    and its charts, which only take new rows. A control with an empty label is not shown.
     """
     found: dict[str, dict] = {}
     for spec in panels:
@@ -88,7 +90,10 @@ def shared_controls(panels: Sequence[Spec], prefix: str = "losslab") -> tuple[li
     described = [(name, str(p["bind"].get("name", name)), int(p["bind"].get("min", 0)),
                   int(p["bind"].get("max", 1)), int(p.get("value", 0)))
                  for name, p in found.items()]
-    digest = hashlib.blake2b(json.dumps(described).encode(), digest_size=4).hexdigest()
+    # Labels are left out: they are drawn beside the inputs, not in them, so a run that
+    # changes optimiser keeps its inputs, and the charts stay bound to them.
+    digest = hashlib.blake2b(json.dumps([(n, lo, hi, v) for n, _, lo, hi, v in described])
+                             .encode(), digest_size=4).hexdigest()
     controls = [Control(name, label, lo, hi, min(max(value, lo), hi),
                         f"{prefix}-{name.replace('_', '-')}-{digest}")
                 for name, label, lo, hi, value in described]

@@ -66,7 +66,8 @@ def beta_param_name(run: int) -> str:
     return f"beta_{run + 1}"
 
 
-def _params(sweep: Sweep, step: int | None) -> list[dict[str, Any]]:
+def _params(sweep: Sweep, step: int | None, *, every_beta: bool = False
+            ) -> list[dict[str, Any]]:
     last = max(int(sweep.paths["step"].max()) if len(sweep.paths) else 0, 1)
     at = last if step is None else min(max(int(step), 0), last)
     params: list[dict[str, Any]] = [{
@@ -82,11 +83,57 @@ def _params(sweep: Sweep, step: int | None) -> list[dict[str, Any]]:
         if win.knob:
             params.append({
                 "name": beta_param_name(k), "value": win.beta_index,
-                "bind": {"input": "range", "min": 0, "max": max(len(win.betas) - 1, 1),
+                "bind": {"input": "range", "min": 0,
+                         "max": _beta_max(sweep) if every_beta else max(len(win.betas) - 1, 1),
                          "step": 1,
                          "name": f"{win.name}: {_KNOB_SYMBOL.get(win.knob, win.knob)} "},
             })
+        elif every_beta:  # a run without a decay: its control is there, unnamed (hidden),
+            params.append({  # at the middle, where another optimiser's decay would start
+                "name": beta_param_name(k), "value": _beta_max(sweep) // 2,
+                "bind": {"input": "range", "min": 0, "max": _beta_max(sweep), "step": 1,
+                         "name": ""},
+            })
     return params
+
+
+def _beta_max(sweep: Sweep) -> int:
+    """The decay controls' last index in a figure whose runs all have one (``every_beta``):
+    the same for every run, so another optimiser in a run keeps the figure's shape."""
+    return max([len(w.betas) - 1 for w in sweep.windows] + [1])
+
+
+def _chosen_any_decay(sweep: Sweep) -> dict[str, Any]:
+    """``_chosen`` for the panels: every run reads its decay parameter, and the rows of a run
+    without a decay (``fixed``) pass whatever it holds. The filter then names no optimiser's
+    knob, so a switch of optimiser leaves the spec as it was and only its rows change."""
+    count = len(sweep.windows)
+    rungs = ", ".join(rate_param_name(k) for k in range(count))
+    betas = ", ".join(beta_param_name(k) for k in range(count))
+    return {"filter": f"datum.rung == [{rungs}][datum.run] && "
+                      f"(datum.fixed || datum.beta == [{betas}][datum.run])"}
+
+
+def _any_decay(specs: list[dict], sweep: Sweep) -> list[dict]:
+    """The panels with ``_chosen`` replaced by ``_chosen_any_decay`` wherever it is used."""
+    old, new = _chosen(sweep), _chosen_any_decay(sweep)
+
+    def swap(node: Any) -> Any:
+        if node == old:
+            return dict(new)
+        if isinstance(node, dict):
+            return {k: (v if k == "datasets" else swap(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return node
+
+    return [swap(spec) for spec in specs]
+
+
+def _with_fixed(frame: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
+    """``frame`` (rows with a ``run``) with ``fixed``: whether that run has no decay ladder."""
+    fixed = np.array([not w.knob for w in sweep.windows], dtype=bool)
+    return frame.assign(fixed=fixed[frame["run"].to_numpy(dtype=int)])
 
 
 def with_choices(spec: dict, windows: Sequence[RunWindow]) -> dict:
@@ -396,27 +443,34 @@ def whatif_map_panels(
     Drawn side by side on a desktop and one above the other on a phone (``panels``)."""
     parts = _map_parts(sweep, background, optimal_value, metric_width, metric_height, dots)
     width = int(background.get("width", 420))
-    outcomes = _outcome_frame(sweep)
+    outcomes = _with_fixed(_outcome_frame(sweep), sweep)
     outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(width, 12))
+    lines = max(lines, _SENTENCE_LINES)  # room kept, so another optimiser keeps the shape
     # Each panel gets the paths' columns it reads: the rows are sent once per panel.
-    paths = parts.paths
-    keys = [c for c in ("run", "rung", "beta", "step", "until") if c in paths]
+    paths = _with_fixed(parts.paths, sweep)
+    keys = [c for c in ("run", "rung", "beta", "fixed", "step", "until") if c in paths]
     on_map = paths[keys + [c for c in ("w1", "w2", "loss") if c in paths]]
     over_steps = paths[keys + [c for c in ("gap", "distance") if c in paths]]
     datasets = {**parts.datasets, **_datasets(sweep, on_map, outcomes, as_frames=as_frames)}
     metric_rows = _datasets(sweep, over_steps, outcomes, as_frames=as_frames)[WHATIF_PATHS]
-    params = _params(sweep, step)
+    params = _params(sweep, step, every_beta=True)
     config = background.get("config", {})
     the_map = {**parts.the_map, "layer": [_legend_above(layer)
                                           for layer in parts.the_map["layer"]]}
     # The map's title heads the panel, so the legend sits between it and the map.
     title = {"title": the_map.pop("title")} if "title" in the_map else {}
-    return [
+    return _any_decay([
         panel({**title, "vconcat": [the_map, _outcome_panel(sweep, width, lines=lines)]},
               params, datasets, config=config, resolve=_RESOLVE),
         panel({"vconcat": parts.metrics}, params, {WHATIF_PATHS: metric_rows}, config=config,
               resolve=_RESOLVE),
-    ]
+    ], sweep)
+
+
+_SENTENCE_LINES = 3
+"""Lines kept for the stability sentence under a panel: the longest (momentum's bound) takes
+three at a phone's width, and a figure whose height followed its sentence would be drawn anew
+whenever another optimiser's sentence is longer or shorter."""
 
 
 def _legend_above(layer: dict) -> dict:
@@ -495,20 +549,22 @@ def whatif_lesson_panels(
     on a desktop and one above the other on a phone (``panels``)."""
     left, right, paths, curve = _lesson_parts(surface, sweep, w_range, n_points, width, height)
     text_width = width + 40
-    outcomes = _outcome_frame(sweep)
+    outcomes = _with_fixed(_outcome_frame(sweep), sweep)
     outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(text_width, 12))
+    lines = max(lines, _SENTENCE_LINES)
+    paths = _with_fixed(paths, sweep)
     below_left: list[dict] = []
     if "step_words" in paths:
         paths["step_words"], words = _wrapped(paths["step_words"], _chars(text_width, 14))
-        below_left.append(_step_words(sweep, text_width, words))
+        below_left.append(_step_words(sweep, text_width, max(words, 2)))
     datasets: dict[str, Any] = {_CURVE: curve if as_frames else records(curve),
                                 **_datasets(sweep, paths, outcomes, as_frames=as_frames)}
-    params = _params(sweep, step)
-    return [
+    params = _params(sweep, step, every_beta=True)
+    return _any_decay([
         panel({"vconcat": [left, *below_left]}, params, datasets, resolve=_RESOLVE),
         panel({"vconcat": [right, _lesson_outcome(sweep, text_width, lines)]}, params, datasets,
               resolve=_RESOLVE),
-    ]
+    ], sweep)
 
 
 _CURVE = "losslab-whatif-curve"

@@ -10,7 +10,7 @@ NO_EXCEPTION = '[data-testid="stException"]'
 
 
 def step_input(page):
-    return page.locator(".vega-bindings label", has_text="Step").locator("input[type=range]").first
+    return page.locator(".vega-bindings input[type=range][name=step]").first
 
 
 def set_range(locator, value: int) -> None:
@@ -73,8 +73,8 @@ def test_play_advances_the_step_in_the_browser(page, server_url):
     set_range(slider, 0)
     page.locator(".losslab-playback [data-act=play]").click()
     page.wait_for_function(
-        "() => { const i = [...document.querySelectorAll('.vega-bindings label')]"
-        ".find(l => l.textContent.includes('Step')).querySelector('input');"
+        "() => { const i = document.querySelector("
+        "'.vega-bindings input[type=range][name=step]');"
         " return Number(i.value) >= 10; }",
         timeout=15_000,
     )
@@ -358,4 +358,31 @@ def test_after_a_rerun_the_controls_still_move_every_panel(browser, server_url):
         steps.press("Enter")
         page.get_by_text("After 40 steps at lr = 0.06").wait_for(timeout=20_000)
     assert page.locator(".losslab-controls").count() == 1
+    context.close()
+
+
+MAP_TEXT = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')][0]
+    .querySelector('svg.marks').textContent"""
+
+
+def test_switching_a_runs_optimiser_keeps_the_map_and_swaps_its_rows(browser, server_url):
+    """Another optimiser in a run is a server change, but the map panel (image, contours,
+    controls) keeps its view: only its rows are swapped, and the controls are relabelled."""
+    context, page = open_at(
+        browser, server_url + "/?surface=rosenbrock&opt=sgd,momentum,adam&steps=300", DESKTOP)
+    page.evaluate("""() => document.querySelector('[data-testid=stVegaLiteChart] svg.marks')
+                              .setAttribute('data-kept', 'yes')""")
+    assert "Gradient descent:" in page.evaluate(MAP_TEXT)
+    label = """() => getComputedStyle(document.querySelector(
+        '.losslab-controls input[name=lr_1]').previousElementSibling, '::before').content"""
+    assert "Gradient descent: learning rate" in page.evaluate(label)
+    assert not page.locator(".losslab-controls input[name=beta_1]").is_visible()
+    menu = page.locator(".st-key-w_opt_0 input")
+    menu.click()
+    page.get_by_role("option", name="Momentum", exact=True).click()
+    page.wait_for_function(f"() => ({MAP_TEXT})().includes('Momentum (2)')", timeout=30_000)
+    assert page.locator("svg.marks[data-kept=yes]").count() == 1  # the same view, new rows
+    assert "Momentum: learning rate" in page.evaluate(label)
+    assert page.locator(".losslab-controls input[name=beta_1]").is_visible()
+    assert page.locator(NO_EXCEPTION).count() == 0
     context.close()
