@@ -41,7 +41,7 @@ def _used_data(node: Any, names: set[str]) -> set[str]:
         if isinstance(data, dict) and isinstance(data.get("name"), str):
             names.add(data["name"])
         for key, value in node.items():
-            if key != "datasets":
+            if key not in ("datasets", "values"):  # rows name no dataset: not walked
                 _used_data(value, names)
     elif isinstance(node, list):
         for value in node:

@@ -121,8 +121,9 @@ def _any_decay(specs: list[dict], sweep: Sweep) -> list[dict]:
     def swap(node: Any) -> Any:
         if node == old:
             return dict(new)
-        if isinstance(node, dict):
-            return {k: (v if k == "datasets" else swap(v)) for k, v in node.items()}
+        if isinstance(node, dict):  # rows (inline or named) hold no filter: not walked
+            return {k: (v if k in ("datasets", "values") else swap(v))
+                    for k, v in node.items()}
         if isinstance(node, list):
             return [swap(v) for v in node]
         return node
