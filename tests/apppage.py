@@ -119,7 +119,10 @@ def drawn_rows(element, df: pd.DataFrame) -> pd.DataFrame:
     params = {p["name"]: p.get("value") for p in chartdata.spec(element).get("params", [])}
     rung = df["run"].map(lambda k: params.get(f"lr_{k + 1}", 0))
     beta = df["run"].map(lambda k: params.get(f"beta_{k + 1}", 0))
-    chosen = df[(df["rung"] == rung) & (df["beta"] == beta)].copy()
+    # As the figure's filter: a run without a decay (``fixed``) passes whatever its decay
+    # control holds.
+    fixed = df["fixed"].astype(bool) if "fixed" in df.columns else False
+    chosen = df[(df["rung"] == rung) & (fixed | (df["beta"] == beta))].copy()
     outcomes = next((o for o in chartdata.frames(element).values()
                      if "line" in o.columns and "rung" in o.columns), None)
     if outcomes is not None:  # "Adam: converging   (lr = 0.05)": the name and its outcome

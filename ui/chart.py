@@ -9,7 +9,7 @@ import streamlit as st
 
 from losslab import charts
 from losslab.settings import Settings
-from ui import browser, compute
+from ui import browser, rows
 
 _PRESENTER_CONFIG = {
     "axis": {"labelFontSize": 15, "titleFontSize": 17},
@@ -85,7 +85,7 @@ def show(spec: dict | alt.TopLevelMixin, s: Settings, key: str, container=st, *,
     spec = {**spec, "config": config, "autosize": {"type": "pad", "contains": "padding"}}
     # Datasets named by position, not content: a rerun with new rows then keeps the spec
     # identical and the browser swaps the rows in instead of rebuilding the chart.
-    spec = compute.arrow_datasets(charts.stable_names(spec))
+    spec = rows.arrow_datasets(charts.stable_names(spec))
     if not pick:
         container.vega_lite_chart(spec=spec, width="content", key=key)
         return None

@@ -4,20 +4,17 @@ Everything here is keyed by plain, hashable values (never objects), looks surfac
 inside, and has a bounded cache, so a room of students shares results while the server's
 memory stays bounded. Surfaces hold functions, so they live in ``st.cache_resource`` (they are
 immutable). Results every rerun reads (runs, pages of the ladder, sweeps, grids) are shared as
-they are, read-only (``_shared``); specs and other data live in ``st.cache_data``, bounded in
+they are, read-only (``caching.shared``); specs and other data live in ``st.cache_data``, bounded in
 bytes too, and are copied on each read.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from losslab import (
@@ -35,62 +32,13 @@ from losslab import (
 from losslab.limits import MAX_RUNS
 from losslab.settings import CUSTOM, Settings
 from losslab.surfaces import Surface
+from ui import rows
+from ui.caching import TTL, by_name, shared
 
 if TYPE_CHECKING:
     from losslab import expressions
 
 Key = tuple[tuple[str, object], ...]
-_TTL = 3600
-
-
-def _by_name(cache):
-    """A Streamlit cache (``st.cache_data(...)``) whose calls pass every argument by name:
-    Streamlit looks a positional argument's name up with ``inspect.signature`` on every call,
-    once per argument, which cost more than the dozen cache reads of a rerun themselves."""
-    def decorate(fn):
-        cached = cache(fn)
-        names = tuple(inspect.signature(fn).parameters)
-
-        @functools.wraps(fn)
-        def call(*args, **kwargs):
-            return cached(**dict(zip(names, args, strict=False)), **kwargs)
-
-        call.clear = cached.clear
-        return call
-    return decorate
-
-
-def _frozen(value):
-    """``value`` with every NumPy array in it made read-only (in place), and returned."""
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _frozen(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _frozen(item)
-    elif dataclasses.is_dataclass(value):
-        for field in dataclasses.fields(value):
-            _frozen(getattr(value, field.name))
-    return value
-
-
-def _shared(max_entries: int):
-    """A cache whose results every rerun and session read as they are, without the copy
-    ``st.cache_data`` makes on each read (unpickling a run's arrays or a sweep's tables on
-    every rerun was a tenth of its cost). Their arrays are made read-only, so code that tried
-    to change a result would fail instead of changing it for every learner; the sweep's
-    tables are only ever copied (``charts.whatif``). Bounded in entries (a run is ~50 kB, a
-    page of the ladder ~0.4 MB, a sweep ~1 MB)."""
-    def decorate(fn):
-        @functools.wraps(fn)
-        def compute(*args, **kwargs):
-            return _frozen(fn(*args, **kwargs))
-
-        return _by_name(st.cache_resource(max_entries=max_entries, ttl=_TTL,
-                                          show_spinner=False))(compute)
-    return decorate
 
 
 def surface_key(s: Settings) -> tuple[str, str, Key]:
@@ -102,7 +50,7 @@ def surface_key(s: Settings) -> tuple[str, str, Key]:
     return s.surface, "", tuple(sorted(settings.surface_params(s).items()))
 
 
-@_by_name(st.cache_resource(max_entries=128, ttl=_TTL, show_spinner=False))
+@by_name(st.cache_resource(max_entries=128, ttl=TTL, show_spinner=False))
 def _surface(name: str, expr: str, params: Key) -> Surface:
     if name == CUSTOM:
         values = dict(params)
@@ -113,7 +61,7 @@ def _surface(name: str, expr: str, params: Key) -> Surface:
     return surfaces.get(name, **dict(params))
 
 
-@_by_name(st.cache_resource(max_entries=64, ttl=_TTL, show_spinner=False))
+@by_name(st.cache_resource(max_entries=64, ttl=TTL, show_spinner=False))
 def compiled_formula(expr: str, x: float, y: float) -> expressions.Compiled:
     from losslab import expressions
 
@@ -131,7 +79,7 @@ ROWWISE_ROWS = 10_000
 """Losses other than MSE cost (grid points × rows) to draw: larger uploads are thinned."""
 
 
-@_by_name(st.cache_resource(max_entries=16, ttl=_TTL, show_spinner=False))
+@by_name(st.cache_resource(max_entries=16, ttl=TTL, show_spinner=False))
 def uploaded_surface(
     x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, delta: float = 1.0
 ) -> Surface:
@@ -139,7 +87,7 @@ def uploaded_surface(
     return surfaces.linear_regression_from_data(x, y, loss=loss, l1=l1, l2=l2, delta=delta)
 
 
-@_by_name(st.cache_data(max_entries=16, max_size="8MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=16, max_size="8MB", ttl=TTL, show_spinner=False))
 def uploaded_grid(
     x: np.ndarray, y: np.ndarray, loss: str, l1: float, l2: float, delta: float, resolution: int
 ) -> grids.Grid:
@@ -187,7 +135,7 @@ def runs(
             for spec, start in zip(specs[:MAX_RUNS], starts, strict=False)]
 
 
-@_shared(max_entries=512)
+@shared(max_entries=512)
 def one_run(
     surface: tuple[str, str, Key], spec: RunSpec, start: tuple[float, ...], steps: int,
     schedule: settings.ScheduleKey, batch: int, seed: int,
@@ -225,7 +173,7 @@ def _page_rates(optimizer: str, page: int) -> tuple[float, ...]:
                  if hp.min_value <= r <= hp.max_value)
 
 
-@_shared(max_entries=160)
+@shared(max_entries=160)
 def ladder_page(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
                 start: tuple[float, ...], steps: int, page: int) -> list[descent.History]:
     """``optimizer`` (its other settings ``hyperparams``) at every rung of ``page``, full
@@ -261,7 +209,7 @@ def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
     return out
 
 
-@_shared(max_entries=256)
+@shared(max_entries=256)
 def labels(
     surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
     starts: tuple[tuple[float, ...], ...], steps: int, schedule: settings.ScheduleKey,
@@ -326,7 +274,7 @@ def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> 
     return dataclasses.replace(_combined(repr(parts), parts), windows=tuple(windows))
 
 
-@_shared(max_entries=64)
+@shared(max_entries=64)
 def _combined(key: str, _run_parts: tuple[tuple, ...]) -> whatif.Sweep:
     """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run.
     Keyed by the parts' ``repr`` (exact for these tuples of names and floats): Streamlit's
@@ -334,7 +282,7 @@ def _combined(key: str, _run_parts: tuple[tuple, ...]) -> whatif.Sweep:
     return whatif.combine([run_sweep(*part) for part in _run_parts])
 
 
-@_by_name(st.cache_data(max_entries=256, max_size="64MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=256, max_size="64MB", ttl=TTL, show_spinner=False))
 def run_sweep(surface: tuple[str, str, Key], optimizer: str, name: str, hyperparams: Key,
               start: tuple[float, ...] | None, window: whatif.RunWindow,
               sweep_start: tuple[float, ...], steps: int, schedule: settings.ScheduleKey,
@@ -390,63 +338,21 @@ def map_spec_of(
     # Rows go in as DataFrames: Streamlit sends datasets as Arrow, and a DataFrame converts
     # directly where a list of records would first be rebuilt into one.
     views = [
-        charts.overlay(background, with_frames(skeleton, {
+        charts.overlay(background, rows.with_frames(skeleton, {
             charts.PATHS_DATA: paths, charts.ARROWS_DATA: arrows})),
-        with_frames(metrics_skeleton(metric_shape, param.name), {
+        rows.with_frames(metrics_skeleton(metric_shape, param.name), {
             charts.metric_source(value): frame for value, frame in metric_tables.items()}),
     ]
     return charts.compose(param, *views)
 
 
-def arrow_bytes(frame: pd.DataFrame) -> bytes | pd.DataFrame:
-    """A chart's rows as Arrow IPC bytes, the form Streamlit sends them in (it passes bytes
-    through untouched). Converted once in a cached spec, a rerun that reads the spec sends
-    them as they are: converting the same rows again for every learner was about a fifth of
-    a cached rerun (pyarrow also starts a thread pool for each multi-column frame, so this
-    converts on one thread). Rows pyarrow cannot type stay a DataFrame for Streamlit."""
-    import pyarrow as pa  # Streamlit's own dependency
-
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return frame
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def arrow_datasets(spec: dict) -> dict:
-    """``spec`` with its DataFrame datasets as Arrow bytes (``arrow_bytes``)."""
-    datasets = spec.get("datasets")
-    if not datasets or not any(isinstance(v, pd.DataFrame) for v in datasets.values()):
-        return spec
-    return {**spec, "datasets": {
-        name: arrow_bytes(rows) if isinstance(rows, pd.DataFrame) else rows
-        for name, rows in datasets.items()}}
-
-
-def with_frames(spec: dict, frames: dict[str, pd.DataFrame]) -> dict:
-    """``spec`` with these named datasets as DataFrames (NaN is sent as null)."""
-    return {**spec, "datasets": {**spec.get("datasets", {}), **frames}}
-
-
-def as_frames(spec: dict) -> dict:
-    """``spec`` with its row lists turned into DataFrames once (for a cached spec)."""
-    datasets = {
-        name: pd.DataFrame.from_records(rows) if isinstance(rows, list) else rows
-        for name, rows in spec.get("datasets", {}).items()
-    }
-    return {**spec, "datasets": datasets} if datasets else spec
-
-
-@_by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=TTL, show_spinner=False))
 def lesson_skeleton(shape: charts.LessonShape, step: int | None, width: int, height: int) -> dict:
     """The lesson figure's spec without data: it changes only with the runs' names and length."""
     return charts.lesson_skeleton(shape, step=step, width=width, height=height)
 
 
-@_by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=TTL, show_spinner=False))
 def metrics_skeleton(shape: charts.MetricShape, step: str) -> dict:
     """The metric charts' spec without data: it changes only with names, titles and scales."""
     return charts.metrics_skeleton(shape, step)
@@ -456,7 +362,7 @@ def skeleton_of(grid_: grids.Grid, shape: charts.PathShape, step: str, size: int
     return charts.path_skeleton(grid_, shape, step, size=size)
 
 
-@_by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=TTL, show_spinner=False))
 def path_skeleton(
     surface: tuple[str, str, Key], resolution: int, shape: charts.PathShape, step: str,
     size: int,
@@ -465,19 +371,19 @@ def path_skeleton(
     return skeleton_of(grid(surface, resolution), shape, step, size)
 
 
-@_by_name(st.cache_data(max_entries=32, max_size="24MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=32, max_size="24MB", ttl=TTL, show_spinner=False))
 def map_background(
     surface: tuple[str, str, Key], resolution: int, size: int, field: bool = False
 ) -> dict:
     """The map's image, contours, minimisers, hover layer and optional gradient field: they
     do not depend on the run."""
     # Rows as Arrow bytes once here: every spec built on this background reuses them.
-    return arrow_datasets(as_frames(charts.surface_map(
+    return rows.arrow_datasets(rows.as_frames(charts.surface_map(
         _surface(*surface), grid(surface, resolution), size=size, show_gradient_field=field
     ).to_dict(validate=False)))
 
 
-@_by_name(st.cache_data(max_entries=64, max_size="32MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=64, max_size="32MB", ttl=TTL, show_spinner=False))
 def map_spec(
     surface: tuple[str, str, Key], key: tuple, resolution: int, names: tuple[str, ...],
     step: int | None, size: int, field: bool = False,
@@ -485,19 +391,19 @@ def map_spec(
     """``map_spec_of`` for a named surface, cached: a room of students opening the same link
     (or a learner returning to a setting) gets the finished spec at once."""
     histories = runs(surface, *key) if names else []
-    return arrow_datasets(map_spec_of(
+    return rows.arrow_datasets(map_spec_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
         step, size, background=map_background(surface, resolution, size, field),
         rates=key[3][0] != "constant", cache_key=surface, resolution=resolution,
     ))
 
 
-@_shared(max_entries=64)
+@shared(max_entries=64)
 def grid(surface: tuple[str, str, Key], resolution: int) -> grids.Grid:
     return grids.evaluate(_surface(*surface), resolution)
 
 
-@_by_name(st.cache_data(max_entries=32, max_size="16MB", ttl=_TTL,
+@by_name(st.cache_data(max_entries=32, max_size="16MB", ttl=TTL,
                         show_spinner="Training the network…"))
 def network(
     dataset: str, noise: float, n: int, hidden: tuple[int, ...], activation: str,
@@ -530,13 +436,13 @@ def whatif_map(
             for spec in _whatif_map(repr(parts), resolution, step, size, field, parts)]
 
 
-@_by_name(st.cache_data(max_entries=64, max_size="48MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=64, max_size="48MB", ttl=TTL, show_spinner=False))
 def _whatif_map(key: str, resolution: int, step: int | None, size: int, field: bool,
                 _run_parts: tuple[tuple, ...]) -> list[dict]:
     """Keyed by the parts' ``repr`` (``_combined``)."""
     surface = _run_parts[0][0]
     sweep_ = _combined(key, _run_parts)
-    return _arrow_panels(whatif_map_of(_surface(*surface), sweep_,
+    return rows.arrow_panels(whatif_map_of(_surface(*surface), sweep_,
                                        map_background(surface, resolution, size, field), step))
 
 
@@ -551,26 +457,10 @@ def whatif_lesson(
             for spec in _whatif_lesson(repr(parts), w_range, step, width, height, parts)]
 
 
-@_by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=_TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=TTL, show_spinner=False))
 def _whatif_lesson(key: str, w_range: tuple[float, float], step: int | None, width: int,
                    height: int, _run_parts: tuple[tuple, ...]) -> list[dict]:
     """Keyed by the parts' ``repr`` (``_combined``)."""
-    return _arrow_panels(charts.whatif_lesson_panels(
+    return rows.arrow_panels(charts.whatif_lesson_panels(
         _surface(*_run_parts[0][0]), _combined(key, _run_parts), w_range=w_range, step=step,
         width=width, height=height, as_frames=True))
-
-
-def _arrow_panels(panels: list[dict]) -> list[dict]:
-    """``arrow_datasets`` for panels sharing rows: each table is converted once."""
-    converted: dict[int, bytes | pd.DataFrame] = {}
-    out = []
-    for spec in panels:
-        datasets = {}
-        for name, rows in spec.get("datasets", {}).items():
-            if isinstance(rows, pd.DataFrame):
-                if id(rows) not in converted:
-                    converted[id(rows)] = arrow_bytes(rows)
-                rows = converted[id(rows)]
-            datasets[name] = rows
-        out.append({**spec, "datasets": datasets})
-    return out

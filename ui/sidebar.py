@@ -19,7 +19,6 @@ from losslab import (
     nn,
     optimizers,
     permalink,
-    schedules,
     settings,
     stability,
     surfaces,
@@ -28,6 +27,7 @@ from losslab.limits import MAX_FORMULA_CHARS, MAX_RUNS
 from losslab.settings import CUSTOM, FIELD, NO_LESSON, Settings
 from ui import browser, state
 from ui.scene import OPTIMIZER_LABELS
+from ui.schedule_controls import schedule_controls
 from ui.state import seed
 from ui.text import plain
 
@@ -291,51 +291,6 @@ def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
             help="Rows per gradient estimate (mini-batch SGD); 0 uses every row.",
         )
     return changes
-
-
-def _schedule_label(name: str) -> str:
-    return schedules.SPECS[name].label
-
-
-_CHOICE_WORDS = {"cos": "Half a cosine", "linear": "Straight line",
-                 "rel": "Share of the best loss (rel)", "abs": "Loss units (abs)"}
-
-
-def _choice_text(value: str) -> str:
-    return _CHOICE_WORDS.get(value, value)
-
-
-def schedule_controls(s: Settings) -> dict[str, object]:
-    """The schedule menu, its one-line explanation and the chosen schedule's own settings,
-    each widget drawn from the schedule registry's description of its parameter."""
-    name = st.selectbox(
-        "Schedule", FIELD["schedule"].choices, key=seed("schedule", s.schedule),
-        help=FIELD["schedule"].help, format_func=_schedule_label,
-    )
-    st.caption(schedules.SPECS[name].explanation)
-    changes: dict[str, object] = {"schedule": name}
-    for p in schedules.SPECS[name].params:
-        changes[p.key] = _schedule_param(p, getattr(s, p.key))
-    return changes
-
-
-def _schedule_param(p: schedules.ScheduleParam, value: object) -> object:
-    """One schedule parameter's widget (keyed by its link key, shared by the schedules that
-    share the key): a toggle, a menu, or a number box; ``None`` where empty means the run."""
-    key = seed(p.key, value)
-    if p.kind == "bool":
-        return st.toggle(p.label, key=key, help=p.help)
-    if p.kind == "choice":
-        return st.selectbox(p.label, p.choices, key=key, help=p.help, format_func=_choice_text)
-    if p.kind == "int":
-        return st.number_input(
-            p.label, min_value=int(p.min_value), max_value=int(p.max_value), step=int(p.step),
-            key=key, help=p.help, placeholder="the whole run" if p.default is None else None,
-        )
-    return st.number_input(
-        p.label, min_value=float(p.min_value), max_value=float(p.max_value),
-        step=float(p.step), key=key, help=p.help, format="%g",
-    )
 
 
 def display_controls(s: Settings, view: str) -> tuple[dict[str, object], bool]:
