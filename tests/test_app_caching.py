@@ -73,7 +73,10 @@ def test_a_run_read_from_a_page_is_the_run_itself():
                                                               "momentum": 0.8}),
              ("adam", {"learning_rate": 0.3, "beta1": 0.9, "beta2": 0.999}),
              ("newton", {"learning_rate": 0.5, "damping": 0.0}),
-             ("sgd", {"learning_rate": 0.0017})]  # off the ladder
+             ("sgd", {"learning_rate": 0.0017}),  # off the ladder
+             ("newton", {"learning_rate": 2.5, "damping": 0.0})]  # a rung beyond Newton's range
+    assert compute.at_rates(key, "newton", (("damping", 0.0),), start, steps, (2.5, 1.0))[0] \
+        .learning_rate[0] == 2.5
     for name, kwargs in cases:
         spec = (name, tuple(sorted(kwargs.items())))
         got = compute.one_run(key, spec, start, steps, ("constant", steps, ()), 0, 0)

@@ -196,6 +196,8 @@ def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
     out = []
     for rate in rates:
         rung = _RUNG.get(rate)
+        if rung is not None and rate not in _page_rates(optimizer, rung // size):
+            rung = None  # a rung outside the optimiser's range is on no page: run it alone
         if rung is None:
             made = optimizers.make(optimizer, **{**dict(hyperparams), "learning_rate": rate})
             out.append(descent.run(_surface(*surface), made, start=start, steps=steps))
