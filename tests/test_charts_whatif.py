@@ -27,10 +27,16 @@ def rosenbrock():
 
 
 @pytest.fixture(scope="module")
-def map_spec(rosenbrock):
-    surface, background = rosenbrock
-    sweep = whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=60)
-    return sweep, whatif_charts.whatif_map_spec(sweep, background, optimal_value=0.0)
+def rosenbrock_sweep(rosenbrock):
+    surface, _ = rosenbrock
+    return whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=60)
+
+
+@pytest.fixture(scope="module")
+def map_spec(rosenbrock, rosenbrock_sweep):
+    _, background = rosenbrock
+    return rosenbrock_sweep, whatif_charts.whatif_map_spec(rosenbrock_sweep, background,
+                                                           optimal_value=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +148,10 @@ def test_with_choices_starts_the_controls_at_the_chosen_rungs_and_changes_nothin
 
 
 @pytest.fixture(scope="module")
-def map_panels(rosenbrock):
-    surface, background = rosenbrock
-    sweep = whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=60)
-    return sweep, whatif_charts.whatif_map_panels(sweep, background, optimal_value=0.0)
+def map_panels(rosenbrock, rosenbrock_sweep):
+    _, background = rosenbrock
+    return rosenbrock_sweep, whatif_charts.whatif_map_panels(rosenbrock_sweep, background,
+                                                             optimal_value=0.0)
 
 
 @pytest.fixture(scope="module")
