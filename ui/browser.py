@@ -183,15 +183,19 @@ def playback_controls() -> None:
 # link and the hidden rung numbers find them as they find a single chart's controls.
 _CONTROLS_CSS = """
 <style>
-  .losslab-controls { display: flex; flex-direction: column; gap: .35rem; margin: .25rem 0;
-                      font-size: .875rem; }
-  .losslab-controls .vega-bind label { display: flex; align-items: center; gap: .5rem;
-                                       margin: 0; cursor: pointer; }
-  .losslab-controls .vega-bind-name { flex: 0 1 auto; min-width: 8em; }
-  .losslab-controls input[type=range] { flex: 0 1 12em; min-width: 5em; margin: 0;
+  /* One grid for every row, so the sliders line up whatever their labels' lengths; a long
+     label wraps on a phone rather than pushing its slider off screen. */
+  .losslab-controls { display: grid; align-items: center; column-gap: .5rem; row-gap: .35rem;
+                      grid-template-columns: minmax(6em, max-content) minmax(5em, 14em) 3em;
+                      margin: .25rem 0; font-size: .875rem; }
+  .losslab-controls .vega-bind, .losslab-controls .vega-bind label { display: contents; }
+  .losslab-controls .vega-bind-name { cursor: pointer; }
+  .losslab-controls input[type=range] { width: 100%; min-width: 5em; margin: 0;
                                         accent-color: #1c83e1; cursor: pointer; }
-  .losslab-controls input[type=range] + span { flex: 0 0 3em; opacity: .7; }
-  @media (max-width: 700px) { .losslab-controls input[type=range] { flex-grow: 1; } }
+  .losslab-controls input[type=range] + span { opacity: .7; }
+  @media (max-width: 700px) {
+    .losslab-controls { grid-template-columns: minmax(0, max-content) minmax(5em, 1fr) 2.5em; }
+  }
 </style>
 """
 
