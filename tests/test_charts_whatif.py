@@ -66,7 +66,7 @@ def test_the_lesson_spec_is_valid_vega_lite(lesson):
 
 def test_each_run_has_a_rate_control_and_the_decay_runs_a_beta_control(map_spec):
     sweep, spec = map_spec
-    params = {p["name"]: p for p in spec["params"]}
+    params = {p["name"]: p for p in spec["params"] if "bind" in p}
     assert set(params) == {"step", "lr_1", "lr_2", "lr_3", "beta_2", "beta_3"}
     for k, win in enumerate(sweep.windows):
         rate = params[f"lr_{k + 1}"]
@@ -96,6 +96,46 @@ def test_every_scale_the_runs_use_has_a_fixed_domain(map_spec):
             continue
         for channel in ("x", "y"):
             assert "domain" in view["encoding"][channel]["scale"], (channel, view["mark"])
+
+
+def test_the_loss_charts_log_axes_span_every_row_in_whole_decades(map_spec):
+    """The loss and distance axes are computed by the browser from all the rows the chart
+    holds (every rung, not the chosen one), so moving a rate never moves them."""
+    sweep, spec = map_spec
+    params = {p["name"]: p["expr"] for p in spec["params"] if "expr" in p}
+    start_loss = float(sweep.paths.loc[sweep.paths["step"] == 0, "loss"].max())
+    assert start_loss == pytest.approx(12.5)  # Rosenbrock at (-1.5, 2)
+    # A thousand times the start's loss above the optimum; a thousand away from the minimum.
+    for field, top in (("gap", "12500.0"), ("distance", "1000.0")):
+        assert params[f"{field}_extent"] == (
+            f"extent(pluck(data('{whatif_charts.WHATIF_PATHS}'), '{field}'))")
+        assert params[f"{field}_low"].startswith("pow(10, floor(log(")
+        assert params[f"{field}_high"].startswith("pow(10, ceil(log(")
+        assert f"{top})" in params[f"{field}_high"]  # values beyond the top leave the chart
+        metric = [v for v in views(spec) if v["encoding"].get("y", {}).get("field") == field]
+        assert metric and all(v["encoding"]["y"]["scale"]["domain"] == [
+            {"expr": f"{field}_low"}, {"expr": f"{field}_high"}] for v in metric)
+
+
+def test_a_run_that_changes_optimiser_changes_the_rows_not_the_spec(rosenbrock):
+    """Newton's and RMSProp's losses reach other decades than gradient descent's: the figure
+    keeps its spec (so the browser only swaps the rows in) and only the rows differ. (The
+    controls' labels are drawn beside the inputs, outside the specs.)"""
+    surface, background = rosenbrock
+
+    def figure(first: RunSetting) -> list[dict]:
+        sweep = whatif.sweep(surface, [first, *RUNS[1:]], start=(-1.5, 2.0), steps=60)
+        panels = whatif_charts.whatif_map_panels(sweep, background, optimal_value=0.0)
+        return charts.shared_controls(panels)[0]
+
+    base = figure(RUNS[0])
+    for other in (RunSetting("newton", "Newton", {"learning_rate": 0.5}),
+                  RunSetting("rmsprop", "RMSProp", {"learning_rate": 0.01})):
+        panels = figure(other)
+        assert [{k: v for k, v in p.items() if k != "datasets"} for p in panels] == [
+            {k: v for k, v in p.items() if k != "datasets"} for p in base]
+        rows = panels[1]["datasets"][whatif_charts.WHATIF_PATHS]
+        assert rows != base[1]["datasets"][whatif_charts.WHATIF_PATHS]
 
 
 def test_the_paths_sent_are_the_sweeps_rows(map_spec):
@@ -167,8 +207,8 @@ def test_the_map_panels_are_valid_vega_lite_with_the_same_controls(map_panels):
     for spec in panels:
         validate_jsonschema(spec, load_schema())
         # Every run has its decay control, gradient descent's unnamed (hidden on the page).
-        assert [p["name"] for p in spec["params"]] == ["step", "lr_1", "beta_1", "lr_2",
-                                                       "beta_2", "lr_3", "beta_3"]
+        assert [p["name"] for p in spec["params"] if "bind" in p] == [
+            "step", "lr_1", "beta_1", "lr_2", "beta_2", "lr_3", "beta_3"]
 
 
 def test_the_map_panel_holds_the_map_and_outcomes_and_the_other_the_loss_charts(map_panels):

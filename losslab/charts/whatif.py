@@ -206,24 +206,36 @@ def _path_layers(sweep: Sweep, x: dict, y: dict, tooltip: list[dict], dots: bool
     ]
 
 
-def _log_domain(values: np.ndarray, top: float | None = None) -> tuple[float, float]:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    lo = max(float(values.min()), _FLOOR) if len(values) else _FLOOR
-    hi = float(values.max()) if len(values) else 1.0
-    if top is not None:
-        hi = min(hi, top)
-    hi = min(max(hi, lo * 10), 1e300)
-    return 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
+def _log_bounds(field: str, top: float) -> tuple[list[dict[str, Any]], list[dict]]:
+    """A metric chart's log axis in whole decades, from the smallest value of ``field`` (at
+    least 1e-12) to the largest (at most ``top``, and at least a decade up), over every row the
+    chart holds (every rung and decay of every run, not only the chosen ones: moving a rate
+    does not move the axis), computed by the browser from those rows. A run that changes
+    optimiser, and so the decades its losses reach, then changes only the rows: the chart keeps
+    its spec and the browser swaps them in, instead of building the chart anew. Returns the
+    parameters and the scale's domain that reads them."""
+    extent, low, high = f"{field}_extent", f"{field}_low", f"{field}_high"
+    lowest = f"max(isFinite({extent}[0]) ? {extent}[0] : {_FLOOR}, {_FLOOR})"
+    highest = f"min(isFinite({extent}[1]) ? {extent}[1] : 1, {top})"
+    params = [
+        {"name": extent, "expr": f"extent(pluck(data('{WHATIF_PATHS}'), '{field}'))"},
+        # The tolerance keeps an exact power of ten itself (log / LN10 is not exact).
+        {"name": low, "expr": f"pow(10, floor(log({lowest}) / LN10 + 1e-9))"},
+        {"name": high, "expr": f"pow(10, ceil(log(min(max({highest}, {lowest} * 10), 1e300))"
+                               " / LN10 - 1e-9))"},
+    ]
+    return params, [{"expr": low}, {"expr": high}]
 
 
-def _metric_view(sweep: Sweep, field: str, title: str, domain: tuple[float, float],
+def _metric_view(sweep: Sweep, field: str, title: str, domain: list[dict],
                  width: int, height: int) -> dict:
     runs = _run_scales(len(sweep.windows))
     data = {"name": WHATIF_PATHS}
     chosen = _chosen(sweep)
     x = _axis("step", (0, max(sweep.steps, 1)), "step")
-    y = _axis(field, domain, title, log=True)
+    # A log scale has no zero to leave out (Vega-Lite warns when told to).
+    y = {"field": field, "type": "quantitative", "title": title,
+         "scale": {"type": "log", "domain": domain, "nice": False}}
     tip = [{"field": "step", "type": "quantitative"},
            {"field": field, "type": "quantitative", "format": _FMT}]
     return {
@@ -340,6 +352,8 @@ class _MapParts(NamedTuple):
     paths: pd.DataFrame
     datasets: dict[str, Any]
     """The background's own datasets (the map's image, contours, hover cells)."""
+    bounds: list[dict]
+    """The parameters the metric charts' log axes read (``_log_bounds``)."""
 
 
 def _map_parts(sweep: Sweep, background: dict, optimal_value: float | None,
@@ -372,17 +386,18 @@ def _map_parts(sweep: Sweep, background: dict, optimal_value: float | None,
         lowest = float(np.nanmin(paths["loss"])) if len(paths) else 0.0
         paths["gap"] = np.maximum(paths["loss"] - lowest, _FLOOR)
         loss_field, loss_title = "gap", "loss − lowest seen (log)"
-    metrics = [_metric_view(sweep, loss_field, loss_title, _log_domain(paths["gap"], top),
-                            metric_width, metric_height)]
+    bounds, domain = _log_bounds("gap", top)
+    metrics = [_metric_view(sweep, loss_field, loss_title, domain, metric_width, metric_height)]
     if "distance" in paths:
         paths["distance"] = np.maximum(paths["distance"], _FLOOR)
+        more, domain = _log_bounds("distance", 1e3)
+        bounds += more
         metrics.append(_metric_view(sweep, "distance", "distance to nearest minimum (log)",
-                                    _log_domain(paths["distance"], 1e3), metric_width,
-                                    metric_height))
+                                    domain, metric_width, metric_height))
     the_map = {key: value for key, value in background.items()
                if key not in ("datasets", "$schema", "config", "params")}
     the_map["layer"] = [*layers, *_path_layers(sweep, x, y, tooltip, dots)]
-    return _MapParts(the_map, metrics, paths, dict(background.get("datasets", {})))
+    return _MapParts(the_map, metrics, paths, dict(background.get("datasets", {})), bounds)
 
 
 def whatif_map_spec(
@@ -410,7 +425,7 @@ def whatif_map_spec(
     width = int(background.get("width", 420)) + metric_width + 60
     return {
         "$schema": background.get("$schema", alt.SCHEMA_URL),
-        "params": _params(sweep, step),
+        "params": _params(sweep, step) + parts.bounds,
         "vconcat": [
             {"hconcat": [parts.the_map, {"vconcat": parts.metrics}]},
             _outcome_panel(sweep, width),
@@ -463,7 +478,8 @@ def whatif_map_panels(
     return _any_decay([
         panel({**title, "vconcat": [the_map, _outcome_panel(sweep, width, lines=lines)]},
               params, datasets, config=config, resolve=_RESOLVE),
-        panel({"vconcat": parts.metrics}, params, {WHATIF_PATHS: metric_rows}, config=config,
+        panel({"vconcat": parts.metrics}, params + parts.bounds, {WHATIF_PATHS: metric_rows},
+              config=config,
               resolve=_RESOLVE),
     ], sweep)
 

@@ -363,15 +363,19 @@ def test_after_a_rerun_the_controls_still_move_every_panel(browser, server_url):
 
 MAP_TEXT = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')][0]
     .querySelector('svg.marks').textContent"""
+LOSS_TEXT = MAP_TEXT.replace("[0]", "[1]")
 
 
 def test_switching_a_runs_optimiser_keeps_the_map_and_swaps_its_rows(browser, server_url):
     """Another optimiser in a run is a server change, but the map panel (image, contours,
-    controls) keeps its view: only its rows are swapped, and the controls are relabelled."""
+    controls) and the loss charts keep their views: only their rows are swapped, and the
+    controls are relabelled. Newton's losses reach decades gradient descent's do not: the
+    loss axis follows in the browser, still without a new chart."""
     context, page = open_at(
         browser, server_url + "/?surface=rosenbrock&opt=sgd,momentum,adam&steps=300", DESKTOP)
-    page.evaluate("""() => document.querySelector('[data-testid=stVegaLiteChart] svg.marks')
-                              .setAttribute('data-kept', 'yes')""")
+    page.evaluate("""() => document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks')
+                              .forEach(svg => svg.setAttribute('data-kept', 'yes'))""")
+    assert "1e-12" not in page.evaluate(LOSS_TEXT)
     assert "Gradient descent:" in page.evaluate(MAP_TEXT)
     label = """() => getComputedStyle(document.querySelector(
         '.losslab-controls input[name=lr_1]').previousElementSibling, '::before').content"""
@@ -381,8 +385,16 @@ def test_switching_a_runs_optimiser_keeps_the_map_and_swaps_its_rows(browser, se
     menu.click()
     page.get_by_role("option", name="Momentum", exact=True).click()
     page.wait_for_function(f"() => ({MAP_TEXT})().includes('Momentum (2)')", timeout=30_000)
-    assert page.locator("svg.marks[data-kept=yes]").count() == 1  # the same view, new rows
+    assert page.locator("svg.marks[data-kept=yes]").count() == 2  # the same views, new rows
     assert "Momentum: learning rate" in page.evaluate(label)
     assert page.locator(".losslab-controls input[name=beta_1]").is_visible()
+    third = page.locator(".st-key-w_opt_2 input")  # Adam, at lr 0.05, becomes Newton
+    third.scroll_into_view_if_needed()
+    third.click()
+    page.wait_for_selector('[role="listbox"]')
+    page.get_by_role("option", name="Newton", exact=True).click()
+    page.wait_for_function(f"() => ({MAP_TEXT})().includes('Newton')", timeout=30_000)
+    page.wait_for_function(f"() => ({LOSS_TEXT})().includes('1e-12')", timeout=30_000)
+    assert page.locator("svg.marks[data-kept=yes]").count() == 2  # both views kept
     assert page.locator(NO_EXCEPTION).count() == 0
     context.close()
