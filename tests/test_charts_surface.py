@@ -205,6 +205,24 @@ def test_the_loss_legend_reproduces_the_images_colour_scale(bowl_map):
     assert drawn == scale["range"]
 
 
+@pytest.mark.parametrize("name", ["rosenbrock", "himmelblau", "ackley", "rastrigin"])
+def test_the_loss_legends_labels_never_crowd_each_other(name):
+    """On a log legend the lowest loss and the first decade above it can sit side by side
+    ("0.0196 10" on Rosenbrock's map): a label too close to the one before it is left out."""
+    from losslab import surfaces
+
+    surface = surfaces.get(name)
+    spec = _spec(surface_map(surface, evaluate(surface, 80)))
+    fill = next(layer for layer in _layers(spec) if _mark(layer) == "rect")["encoding"]["fill"]
+    c = fill["scale"]["constant"]
+    values = np.asarray(fill["legend"]["values"])
+    span = fill["scale"]["domain"][-1]
+    positions = np.log1p(values / c) / math.log1p(span / c)  # where the symlog scale puts them
+    assert values[0] == 0.0  # the lowest loss is always labelled
+    assert len(values) >= 2
+    assert np.all(np.diff(positions) >= 0.25)
+
+
 def test_minimisers_are_drawn_as_labelled_stars_only_inside_the_window():
     inside = _spec(surface_map(_bowl(), evaluate(_bowl(), 20)))
     outside = _spec(surface_map(_bowl(minimizers=((9.0, 9.0),)), evaluate(_bowl(), 20)))

@@ -265,6 +265,22 @@ def _hover_layer(surface: Surface, grid: Grid, raster: Raster, n: int, x, y, tip
     )
 
 
+LEGEND_LABEL_GAP = 0.25
+"""The least distance between two labels of the loss legend, as a share of its length."""
+
+
+def _spaced(values: np.ndarray, positions: np.ndarray) -> list[float]:
+    """``values`` without those whose label would crowd the previous one kept (on a log
+    legend the lowest loss and the first decade above it often sit side by side: "0.02 10")."""
+    kept: list[float] = []
+    last = -math.inf
+    for value, position in zip(values.tolist(), positions.tolist(), strict=True):
+        if position - last >= LEGEND_LABEL_GAP:
+            kept.append(value)
+            last = position
+    return kept
+
+
 def _loss_legend_fill(raster: Raster) -> alt.Fill:
     """A colour scale reproducing the PNG's colours, drawn as a gradient legend."""
     t = np.linspace(0.0, 1.0, len(raster.stops))
@@ -275,7 +291,8 @@ def _loss_legend_fill(raster: Raster) -> alt.Fill:
         domain = c * np.expm1(t * math.log1p(span / c))
         scale = alt.Scale(type="symlog", constant=c, domain=domain.tolist(),
                           range=list(raster.stops), clamp=True)
-        legend = alt.Legend(values=(ticks - raster.vmin).tolist(),
+        above = ticks - raster.vmin
+        legend = alt.Legend(values=_spaced(above, np.log1p(above / c) / math.log1p(span / c)),
                             labelExpr=f"format(datum.value + {raster.vmin!r}, '.3~g')")
     else:
         domain = raster.vmin + t * span
