@@ -16,9 +16,13 @@ hits both alike:
 stamped in the page by a ``MutationObserver`` installed before any page script; warm times are
 in the page's own clock from the navigation's start. Prints n, median, min, max per app and the
 median ratios app/reference (**target ≤ 1.2 each**). Asserts nothing unless ``--check``.
+``--floor`` also measures ``benchmarks/sidebar_chart_app.py`` (the reference's chart under a
+sidebar of the lesson's widget types, nothing computed): what such a page costs the browser
+before its chart appears, whatever the app does.
 
     python benchmarks/first_chart.py                      # the lesson, 5 rounds
     python benchmarks/first_chart.py --query "?surface=rosenbrock" --rounds 8
+    python benchmarks/first_chart.py --floor              # ... and the sidebar-and-chart floor
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from _timing import ROOT, chromium, machine, summary, with_query
 from tests.e2e.browser import free_port, launch, wait_healthy
 
 REFERENCE = ROOT / "benchmarks" / "one_chart_app.py"
+FLOOR = ROOT / "benchmarks" / "sidebar_chart_app.py"
 TARGET = 1.2
 
 FIRST_CHART_SCRIPT = r"""
@@ -99,6 +104,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="cold starts per app (default 5)")
     parser.add_argument("--reloads", type=int, default=3,
                         help="warm reloads per app per round (default 3)")
+    parser.add_argument("--floor", action="store_true",
+                        help=f"also measure {FLOOR.name} (the reference's chart under a sidebar "
+                             "of the lesson's widget types: what such a page costs, app aside)")
     parser.add_argument("--json", type=Path, help="also write every sample to this JSON file")
     parser.add_argument("--check", action="store_true",
                         help=f"exit 1 when a median ratio is above {TARGET}")
@@ -107,6 +115,8 @@ def main() -> int:
 
     query = with_query(args.query)
     apps = {"app": (ROOT / "app.py", query), "reference": (REFERENCE, "")}
+    if args.floor:
+        apps["floor"] = (FLOOR, "")
     viewport = {"width": 1400, "height": 1000}
     samples: dict[str, dict[str, list[float]]] = {
         name: {"cold": [], "warm": [], "healthy": []} for name in apps}
@@ -156,6 +166,10 @@ def main() -> int:
         ratio = stats["app"]["median"] / stats["reference"]["median"]
         failed |= ratio > TARGET
         print(f"{kind:>4} ratio app/reference: {ratio:.2f}× (target ≤ {TARGET}×)")
+        if "floor" in stats:
+            print(f"{kind:>4} ratio floor/reference: "
+                  f"{stats['floor']['median'] / stats['reference']['median']:.2f}×, "
+                  f"app/floor: {stats['app']['median'] / stats['floor']['median']:.2f}×")
     print(machine())
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,70 @@
+"""The floor under ``app.py``'s first chart: ``one_chart_app.py``'s chart with a sidebar of the
+widget types the lesson's page draws, and nothing computed.
+
+``first_chart.py --floor`` measures it beside the app and the one-chart app: what a Streamlit
+page with these widgets costs the browser before its chart appears, whatever the app does. Its
+widgets set nothing (they mirror the lesson's sidebar: pickers, sliders, number inputs, folded
+panels, the run's optimiser and rate), and its text mirrors the page's sentences with a formula.
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from losslab import descent, optimizers, surfaces  # noqa: E402  (needs the root on sys.path)
+
+st.set_page_config(layout="wide")
+st.title("Loss surfaces and gradients")
+history = descent.run(
+    surfaces.get("rosenbrock"), optimizers.sgd(learning_rate=0.001), start=(-1.5, 2.0), steps=100
+)
+path = pd.DataFrame(history.params, columns=["w1", "w2"]).assign(step=range(len(history.params)))
+st.vega_lite_chart(
+    path,
+    {
+        "mark": "line",
+        "encoding": {
+            "x": {"field": "w1", "type": "quantitative", "scale": {"domain": [-2, 2]}},
+            "y": {"field": "w2", "type": "quantitative", "scale": {"domain": [-1, 3]}},
+            "order": {"field": "step"},
+        },
+        "width": 420,
+        "height": 420,
+    },
+    width="content",
+)
+side = st.sidebar
+side.selectbox("Lesson", ["Free exploration", "A lesson"], help="Which lesson")
+side.radio("View", ["One weight", "Two weights", "Learning-rate sweep", "Neural network"])
+side.subheader("Loss surface")
+side.selectbox("Surface", ["One weight, one data point", "Rosenbrock's valley"], help="Surface")
+side.slider("Input x", 0.0, 4.0, 2.0, help="x")
+side.slider("Target y", 0.0, 8.0, 4.0, help="y")
+low, high = side.columns(2)
+low.number_input("w from", value=-1.0, help="from")
+high.number_input("w to", value=3.0, help="to")
+with side.expander("Class mode"):
+    st.text_input("Class name")
+    st.button("Start a class")
+    st.caption("A class shares one lesson with every learner.")
+side.subheader("Optimisers")
+side.number_input("How many to compare", 1, 4, 1, help="runs")
+with side.expander("Optimiser settings"):
+    for name in ("Momentum μ", "Nesterov μ", "RMSProp ρ", "Adam β1", "Adam β2", "AdamW decay"):
+        st.number_input(name, value=0.9)
+with side.expander("Learning-rate schedule"):
+    st.selectbox("Schedule", ["constant", "step"])
+    st.number_input("Decay factor γ", value=0.5)
+with side.expander("Display"):
+    st.checkbox("Draw the gradient field")
+side.selectbox("Optimiser", ["Gradient descent (SGD)", "Momentum", "Adam"])
+side.select_slider("Learning rate", [0.01, 0.02, 0.05, 0.1, 0.2], 0.05, help="rate")
+side.number_input("Start w", value=-1.0, help="start")
+side.number_input("Steps", 1, 1000, 30, help="steps")
+st.markdown("$L(w) = (w\\cdot x - y_{true})^2$, and its slope $\\frac{dL}{dw}$ — here with x = 2.")
+for k in range(4):
+    st.markdown(f"Step {k}: the gradient at *w* is negative, so the step **increases** w.")
+st.caption("Move a run's *learning rate* control under the chart to try other rates at once.")
