@@ -190,11 +190,13 @@ _CONTROLS_CSS = """
                       margin: .25rem 0; font-size: .875rem; }
   .losslab-controls .vega-bind, .losslab-controls .vega-bind label { display: contents; }
   .losslab-controls .vega-bind-name { cursor: pointer; }
-  .losslab-controls input[type=range] { width: 100%; min-width: 5em; margin: 0;
+  .losslab-controls input[type=range] { width: 100%; max-width: none; min-width: 5em; margin: 0;
                                         accent-color: #1c83e1; cursor: pointer; }
   .losslab-controls input[type=range] + span { opacity: .7; }
+  /* On a phone each label heads its own row: the slider gets the width a finger needs. */
   @media (max-width: 700px) {
-    .losslab-controls { grid-template-columns: minmax(0, max-content) minmax(5em, 1fr) 2.5em; }
+    .losslab-controls { grid-template-columns: minmax(5em, 1fr) 2.5em; row-gap: .15rem; }
+    .losslab-controls .vega-bind-name { grid-column: 1 / -1; margin-top: .3rem; }
   }
 </style>
 """

@@ -398,3 +398,24 @@ def test_switching_a_runs_optimiser_keeps_the_map_and_swaps_its_rows(browser, se
     assert page.locator("svg.marks[data-kept=yes]").count() == 2  # both views kept
     assert page.locator(NO_EXCEPTION).count() == 0
     context.close()
+
+
+SLIDERS = """() => [...document.querySelectorAll('.losslab-controls input[type=range]')]
+    .filter(input => input.offsetParent).map(input => input.getBoundingClientRect().toJSON())"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_in_chart_sliders_line_up_and_a_phone_gives_them_its_width(browser, server_url,
+                                                                         viewport):
+    """Labels of different lengths ("Step", "Nesterov momentum: learning rate") do not push
+    their sliders about; on a phone each label heads its own row and the slider takes the
+    width a finger needs."""
+    context, page = open_at(
+        browser, server_url + "/?surface=rosenbrock&opt=sgd,nesterov,adam&steps=300", viewport)
+    boxes = page.evaluate(SLIDERS)
+    assert len(boxes) == 6  # step, three rates, Nesterov's μ and Adam's β1
+    assert len({round(b["left"]) for b in boxes}) == 1, boxes
+    assert len({round(b["width"]) for b in boxes}) == 1, boxes
+    if viewport is PHONE:
+        assert all(b["width"] >= 0.75 * 390 and b["right"] <= 390 for b in boxes), boxes
+    context.close()
