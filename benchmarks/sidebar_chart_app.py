@@ -3,8 +3,11 @@ widget types the lesson's page draws, and nothing computed.
 
 ``first_chart.py --floor`` measures it beside the app and the one-chart app: what a Streamlit
 page with these widgets costs the browser before its chart appears, whatever the app does. Its
-widgets set nothing (they mirror the lesson's sidebar: pickers, sliders, number inputs, folded
-panels, the run's optimiser and rate), and its text mirrors the page's sentences with a formula.
+widgets mirror the lesson's sidebar (pickers, sliders, number inputs, folded panels, the run's
+optimiser and rate) and set nothing but the rate: as in ``one_chart_app.py``, the chart follows
+the "Learning rate" slider (key ``lr``), so ``latency.py --app benchmarks/sidebar_chart_app.py
+--reference benchmarks/one_chart_app.py`` measures what a rerun costs with these widgets on the
+page, unchanged. Its text mirrors the page's sentences with a formula.
 """
 
 import sys
@@ -16,10 +19,16 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from losslab import descent, optimizers, surfaces  # noqa: E402  (needs the root on sys.path)
 
+# one_chart_app.py's rate ladder (importing it would draw its slider and chart too).
+MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+RATES = [float(f"{m}e{k}") for k in range(-4, 1) for m in MANTISSAS] + [10.0]
+
 st.set_page_config(layout="wide")
 st.title("Loss surfaces and gradients")
+side = st.sidebar
+lr = side.select_slider("Learning rate", options=RATES, value=0.05, key="lr", help="rate")
 history = descent.run(
-    surfaces.get("rosenbrock"), optimizers.sgd(learning_rate=0.001), start=(-1.5, 2.0), steps=100
+    surfaces.get("rosenbrock"), optimizers.sgd(learning_rate=lr), start=(-1.5, 2.0), steps=100
 )
 path = pd.DataFrame(history.params, columns=["w1", "w2"]).assign(step=range(len(history.params)))
 st.vega_lite_chart(
@@ -36,7 +45,6 @@ st.vega_lite_chart(
     },
     width="content",
 )
-side = st.sidebar
 side.selectbox("Lesson", ["Free exploration", "A lesson"], help="Which lesson")
 side.radio("View", ["One weight", "Two weights", "Learning-rate sweep", "Neural network"])
 side.subheader("Loss surface")
@@ -61,7 +69,6 @@ with side.expander("Learning-rate schedule"):
 with side.expander("Display"):
     st.checkbox("Draw the gradient field")
 side.selectbox("Optimiser", ["Gradient descent (SGD)", "Momentum", "Adam"])
-side.select_slider("Learning rate", [0.01, 0.02, 0.05, 0.1, 0.2], 0.05, help="rate")
 side.number_input("Start w", value=-1.0, help="start")
 side.number_input("Steps", 1, 1000, 30, help="steps")
 st.markdown("$L(w) = (w\\cdot x - y_{true})^2$, and its slope $\\frac{dL}{dw}$ — here with x = 2.")
