@@ -395,7 +395,9 @@ def _wrapped(sentences: pd.Series, chars: int, lines: int) -> pd.Series:
     (joined by newlines, on which the text mark breaks)."""
     def wrap(text: str) -> str:
         parts = textwrap.wrap(text, chars) or [""]
-        return "\n".join(parts[:lines - 1] + [" ".join(parts[lines - 1:])])
+        if len(parts) > lines:  # the rest on the last line, which the mark's limit ends
+            parts = parts[:lines - 1] + [" ".join(parts[lines - 1:])]
+        return "\n".join(parts)
 
     done = {text: wrap(text) for text in sentences.dropna().unique()}
     return sentences.map(lambda text: done.get(text, text))
