@@ -392,15 +392,23 @@ def _sentence_layout(names: Sequence[str], width: int) -> tuple[int, int, int]:
 
 def _wrapped(sentences: pd.Series, chars: int, lines: int) -> pd.Series:
     """Each sentence broken into at most ``lines`` lines of about ``chars`` characters
-    (joined by newlines, on which the text mark breaks)."""
+    (joined by newlines, on which the text mark breaks). Greedy, at spaces: ``textwrap``
+    gives the same lines for these sentences at several times the cost, and a run sends
+    one sentence per drawn step."""
     def wrap(text: str) -> str:
-        parts = textwrap.wrap(text, chars) or [""]
-        if len(parts) > lines:  # the rest on the last line, which the mark's limit ends
-            parts = parts[:lines - 1] + [" ".join(parts[lines - 1:])]
-        return "\n".join(parts)
+        out, line = [], ""
+        for word in text.split(" "):
+            if line and len(line) + 1 + len(word) > chars:
+                out.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        out.append(line)
+        if len(out) > lines:  # the rest on the last line, which the mark's limit ends
+            out = out[:lines - 1] + [" ".join(out[lines - 1:])]
+        return "\n".join(out)
 
-    done = {text: wrap(text) for text in sentences.dropna().unique()}
-    return sentences.map(lambda text: done.get(text, text))
+    return sentences.map(lambda text: wrap(text) if isinstance(text, str) else text)
 
 
 def _as_panel(spec: dict, params: list[dict]) -> dict:

@@ -103,3 +103,19 @@ def test_a_presenter_figure_fits_the_projector(browser, server_url):
     assert boxes[1]["left"] >= boxes[0]["right"], boxes
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE])
+def test_a_click_on_the_map_panel_restarts_the_runs_there(browser, server_url, viewport):
+    context, page = open_at(browser, server_url + "/?surface=booth&opt=sgd&steps=20&sched=step",
+                            viewport)  # window −10 … 10 on both axes
+    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_function("() => new URLSearchParams(location.search).has('start')",
+                           timeout=20_000)
+    start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
+    w1, w2 = (float(v) for v in start.split(","))
+    assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, start
+    context.close()
