@@ -22,11 +22,12 @@ STALLING = {"surface": "linear_regression", "loss": "mae", "opt": "sgd,adam", "l
 
 
 def rate_rows(at: AppTest) -> pd.DataFrame | None:
-    """The learning-rate chart's rows in the surface chart (``None`` when it is not drawn)."""
-    element = at.get("vega_lite_chart")[0]
-    for frame in chartdata.frames(element).values():
-        if "learning_rate" in frame.columns:
-            return frame
+    """The learning-rate chart's rows in the surface figure, the map's panel or the loss
+    charts' beside it (``None`` when it is not drawn)."""
+    for element in at.get("vega_lite_chart")[:2]:
+        for frame in chartdata.frames(element).values():
+            if "learning_rate" in frame.columns:
+                return frame
     return None
 
 

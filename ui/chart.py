@@ -60,7 +60,8 @@ def show_panels(panels: Sequence[dict], s: Settings, key: str, *, widths: Sequen
     bound, controls = charts.shared_controls(panels)
     figure = st.container()
     # Written before the charts reach the page, so each chart finds the inputs it binds to.
-    browser.shared_controls(controls)
+    if controls:  # a figure without runs has no step to move
+        browser.shared_controls(controls)
     columns = figure.columns(list(widths))
     picked = None
     for i, (column, spec) in enumerate(zip(columns, bound, strict=True)):

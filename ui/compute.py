@@ -34,6 +34,7 @@ from losslab.settings import CUSTOM, Settings
 from losslab.surfaces import Surface
 from ui import rows
 from ui.caching import TTL, by_name, shared
+from ui.chart import METRICS_WIDTH
 
 if TYPE_CHECKING:
     from losslab import expressions
@@ -304,26 +305,27 @@ def run_sweep(surface: tuple[str, str, Key], optimizer: str, name: str, hyperpar
                         histories=histories)
 
 
-def map_spec_of(
+def map_panels_of(
     surface: Surface, grid_: grids.Grid, named_runs: Sequence[tuple[str, descent.History]],
     step: int | None, size: int, background: dict | None = None, rates: bool = False,
     field: bool = False, cache_key: tuple | None = None, resolution: int = 0,
-) -> dict:
-    """The surface map and the loss/distance/rate charts, linked by one step slider.
+) -> list[dict]:
+    """The surface map, and the loss/distance/rate charts beside it: two panels sharing one
+    step control (``charts.map_panels``); the map alone while no run is shown.
 
     ``background`` is the map without paths (``charts.surface_map(...).to_dict()``); given,
     only the paths and the metrics are built. ``rates`` adds the learning-rate chart (worth
     drawing when a schedule changes the rate). With ``cache_key`` (a registry surface),
     the path layers' spec comes from a cache and only this run's rows are filled in.
     """
-    last = max((len(h) - 1 for _, h in named_runs), default=0)
-    param = charts.step_param(last, step)
     if background is None:
         background = charts.surface_map(
             surface, grid_, size=size, show_gradient_field=field
         ).to_dict(validate=False)
     if not named_runs:
-        return charts.compose(param, background)
+        return charts.map_panels(None, background)
+    last = max(len(h) - 1 for _, h in named_runs)
+    param = charts.step_param(last, step)
     paths, arrows, shape = charts.path_tables(grid_.window, named_runs)
     metric_tables, metric_shape = charts.metrics_tables(
         named_runs, minimizers=surface.minimizers or None,
@@ -337,27 +339,32 @@ def map_spec_of(
         skeleton_of(grid_, shape, param.name, size) if cache_key is None
         else path_skeleton(cache_key, resolution, shape, param.name, size)
     )
+    # Three charts (with the rate) as tall together as two, and as the map beside them.
+    height = 150 if len(metric_shape.charts) > 2 else 200
     # Rows go in as DataFrames: Streamlit sends datasets as Arrow, and a DataFrame converts
     # directly where a list of records would first be rebuilt into one.
-    views = [
+    return charts.map_panels(
+        param,
         charts.overlay(background, rows.with_frames(skeleton, {
             charts.PATHS_DATA: paths, charts.ARROWS_DATA: arrows})),
-        rows.with_frames(metrics_skeleton(metric_shape, param.name), {
+        rows.with_frames(metrics_skeleton(metric_shape, param.name, METRICS_WIDTH, height), {
             charts.metric_source(value): frame for value, frame in metric_tables.items()}),
-    ]
-    return charts.compose(param, *views)
+    )
 
 
 @by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=TTL, show_spinner=False))
-def lesson_skeleton(shape: charts.LessonShape, step: int | None, width: int, height: int) -> dict:
-    """The lesson figure's spec without data: it changes only with the runs' names and length."""
-    return charts.lesson_skeleton(shape, step=step, width=width, height=height)
+def lesson_panels(shape: charts.LessonShape, step: int | None, width: int, height: int
+                  ) -> list[dict]:
+    """The lesson figure's panels without data: they change only with the runs' names and
+    length (``charts.fill_lesson_panels`` adds the rows)."""
+    return charts.lesson_panel_skeletons(shape, step=step, width=width, height=height)
 
 
 @by_name(st.cache_data(max_entries=128, max_size="8MB", ttl=TTL, show_spinner=False))
-def metrics_skeleton(shape: charts.MetricShape, step: str) -> dict:
-    """The metric charts' spec without data: it changes only with names, titles and scales."""
-    return charts.metrics_skeleton(shape, step)
+def metrics_skeleton(shape: charts.MetricShape, step: str, width: int, height: int) -> dict:
+    """The metric charts' spec without data, without a legend (the map's names the runs): it
+    changes only with names, titles and scales."""
+    return charts.metrics_skeleton(shape, step, width=width, height=height, legend=False)
 
 
 def skeleton_of(grid_: grids.Grid, shape: charts.PathShape, step: str, size: int) -> dict:
@@ -386,14 +393,14 @@ def map_background(
 
 
 @by_name(st.cache_data(max_entries=64, max_size="32MB", ttl=TTL, show_spinner=False))
-def map_spec(
+def map_panels(
     surface: tuple[str, str, Key], key: tuple, resolution: int, names: tuple[str, ...],
     step: int | None, size: int, field: bool = False,
-) -> dict:
-    """``map_spec_of`` for a named surface, cached: a room of students opening the same link
-    (or a learner returning to a setting) gets the finished spec at once."""
+) -> list[dict]:
+    """``map_panels_of`` for a named surface, cached: a room of students opening the same
+    link (or a learner returning to a setting) gets the finished panels at once."""
     histories = runs(surface, *key) if names else []
-    return rows.arrow_datasets(map_spec_of(
+    return rows.arrow_panels(map_panels_of(
         _surface(*surface), grid(surface, resolution), list(zip(names, histories, strict=True)),
         step, size, background=map_background(surface, resolution, size, field),
         rates=key[3][0] != "constant", cache_key=surface, resolution=resolution,

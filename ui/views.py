@@ -7,7 +7,7 @@ import streamlit as st
 
 from losslab import charts
 from ui import browser, compute, panels, questions, state
-from ui.chart import METRICS_WIDTH, map_size, panel_map_size, presenter_scale, show, show_panels
+from ui.chart import METRICS_WIDTH, panel_map_size, presenter_scale, show, show_panels
 from ui.scene import Scene
 from ui.sidebar import Controls
 from ui.text import plain
@@ -116,19 +116,18 @@ def one_weight_view(scene: Scene) -> None:
                                                  step=s.step, width=width, height=height,
                                                  as_frames=True)
         show_panels(figure, s, "lesson_chart", widths=(1, 1))
-    else:
+    else:  # the same two panels, at the sidebar's rates
         curve, path = charts.lesson_frames(
             surface, list(zip(scene.names, histories, strict=True)) if histories else None,
             w_range=(s.w_min, s.w_max),
         )
-        # The spec is cached by the runs' names and length; only this run's rows are new.
-        skeleton = compute.lesson_skeleton(charts.lesson_shape(path), s.step, width, height)
-        show(charts.fill_lesson(skeleton, curve, path), s, "lesson_chart")
+        # The specs are cached by the runs' names and length; only this run's rows are new.
+        skeletons = compute.lesson_panels(charts.lesson_shape(path), s.step, width, height)
+        show_panels(charts.fill_lesson_panels(skeletons, curve, path, width=width), s,
+                    "lesson_chart", widths=(1, 1))
     if not histories:
         return
-    if window is None:
-        browser.playback_controls()
-    else:  # the panels' shared controls play the run themselves
+    if window is not None:  # the panels' shared controls play the run themselves
         browser.rate_hint()
     questions.result(scene)
     first = histories[0]
@@ -190,7 +189,7 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
             f"The loss is undefined on {undefined:.0%} of this window (for example a log of a "
             "negative number); those places are left blank."
         )
-    size = map_size(s)
+    size = panel_map_size(s)  # the map and the loss charts, stacked on a phone
     field = gradient_field
     window, _ = scene.rate_window if histories else (None, "")
     if window is not None:  # the figure's legend names runs without their rate
@@ -208,21 +207,22 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         # as the single figure drew it, the loss charts a little smaller.
         picked = show_panels(figure, s, "surface_chart", widths=(size + 90, METRICS_WIDTH + 60),
                              pick=not s.presenter)
-    else:
+    else:  # the same two panels: the map, and the loss (and rate) charts
         if scene.source == "registry":
-            spec = compute.map_spec(compute.surface_key(scene.runs), compute.run_key(scene.runs),
-                                    s.resolution, tuple(legend), s.step, size, field)
+            figure = compute.map_panels(compute.surface_key(scene.runs),
+                                        compute.run_key(scene.runs), s.resolution,
+                                        tuple(legend), s.step, size, field)
         else:
-            spec = compute.map_spec_of(surface, grid, list(zip(legend, histories, strict=False)),
-                                       s.step, size, rates=s.schedule != "constant", field=field)
-        picked = show(spec, s, "surface_chart", pick=not s.presenter)
+            figure = compute.map_panels_of(surface, grid,
+                                           list(zip(legend, histories, strict=False)), s.step,
+                                           size, rates=s.schedule != "constant", field=field)
+        widths = (size + 90, METRICS_WIDTH + 60)[:len(figure)]
+        picked = show_panels(figure, s, "surface_chart", widths=widths, pick=not s.presenter)
     if picked is not None and state.start_picked(picked):
         st.rerun()  # the runs restart from the point clicked on the map
     if not histories:
         return
-    if window is None:
-        browser.playback_controls()
-    else:  # the panels' shared controls play the run themselves
+    if window is not None:  # the panels' shared controls play the run themselves
         browser.rate_hint()
     questions.result(scene)
     if scene.story:

@@ -12,7 +12,10 @@ for each figure, and two forms of the result:
   never the spec, and the browser swaps rows instead of rebuilding the chart.
 
 Views that follow the browser-side step share one ``step_param`` and are joined with
-``compose`` (a dict) or ``link`` (an Altair chart), which declare the parameter once.
+``compose`` (a dict) or ``link`` (an Altair chart), which declare the parameter once; or drawn
+as separate panels (``compose_panels``, ``map_panels``, ``lesson_panels``, the ``whatif_*_panels``)
+that each declare it and share one input outside the charts (``shared_controls``), so a phone
+stacks them at a readable size.
 
 Modules, by what they draw: ``one_weight`` (the chapter's loss and gradient curves), ``maps``
 (a two-weight surface and the paths on it), ``metrics`` (loss, distance and rate over the
@@ -25,9 +28,11 @@ parameter, thinning) and ``compose`` (joining specs).
 from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP, step_param, thin_steps
 from losslab.charts.compose import (
     compose,
+    compose_panels,
     concat_spec,
     layer_spec,
     link,
+    map_panels,
     overlay,
     placeholders,
     records,
@@ -66,14 +71,24 @@ from losslab.charts.one_weight import (
     MAX_DRAWN_STEPS,
     LessonShape,
     fill_lesson,
+    fill_lesson_panels,
     lesson_figure,
     lesson_frames,
+    lesson_panel_skeletons,
+    lesson_panels,
     lesson_shape,
     lesson_skeleton,
     lesson_spec,
     step_sentence,
 )
-from losslab.charts.panels import Control, panel, shared_controls
+from losslab.charts.panels import (
+    LEGEND_ABOVE,
+    LEGEND_BELOW,
+    Control,
+    panel,
+    place_legends,
+    shared_controls,
+)
 from losslab.charts.slices import slice_charts
 from losslab.charts.three_d import three_d_chart
 from losslab.charts.whatif import (
@@ -89,6 +104,8 @@ from losslab.charts.whatif import (
 __all__ = [
     "ARROWS_DATA",
     "Control",
+    "LEGEND_ABOVE",
+    "LEGEND_BELOW",
     "DASHES",
     "LESSON_CURVE",
     "LESSON_PATH",
@@ -102,18 +119,23 @@ __all__ = [
     "MetricShape",
     "PathShape",
     "compose",
+    "compose_panels",
     "concat_spec",
     "data_space_chart",
     "fill_lesson",
+    "fill_lesson_panels",
     "fill_metrics",
     "fill_paths",
     "layer_spec",
     "lesson_figure",
     "lesson_frames",
+    "lesson_panel_skeletons",
+    "lesson_panels",
     "lesson_shape",
     "lesson_skeleton",
     "lesson_spec",
     "link",
+    "map_panels",
     "metric_source",
     "metrics_charts",
     "metrics_skeleton",
@@ -127,6 +149,7 @@ __all__ = [
     "path_overlay",
     "path_skeleton",
     "path_tables",
+    "place_legends",
     "placeholders",
     "records",
     "shared_controls",

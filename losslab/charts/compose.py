@@ -5,6 +5,10 @@ parameters and validates the whole spec: for the surface view that is most of a 
 ``compose`` gives the same spec by assembling the sub-charts' own dictionaries: each is
 converted once without re-validation, their datasets are merged (names are content hashes,
 so equal data is sent once) and every parameter is declared once, at the top.
+
+``compose_panels`` draws the same charts as separate specs ("panels", ``charts.panels``) that
+each declare the step, for a page that lays them side by side or, on a phone, one above the
+other; ``map_panels`` does so for the two-weight figure, its legends above and under the map.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from typing import Any
 
 import altair as alt
 
-__all__ = ["compose", "concat_spec", "layer_spec", "link", "overlay", "placeholders", "records",
-           "stable_names"]
+from losslab.charts.panels import LEGEND_ABOVE, LEGEND_BELOW, panel, place_legends
+
+__all__ = ["compose", "compose_panels", "concat_spec", "layer_spec", "link", "map_panels",
+           "overlay", "placeholders", "records", "stable_names"]
 
 Spec = dict[str, Any]
 
@@ -97,6 +103,45 @@ def compose(
     if datasets:
         out["datasets"] = datasets
     return out
+
+
+def compose_panels(step: alt.Parameter | None, *charts: alt.TopLevelMixin | Spec
+                   ) -> list[Spec]:
+    """``compose(step, *charts)``'s views as separate specs, one per chart: each carries its
+    own rows and declares ``step`` (and its own variable parameters) itself, so that
+    ``shared_controls`` binds the step of every panel to one input outside the charts."""
+    out = []
+    for chart in charts:
+        spec = _as_spec(chart)
+        datasets = spec.pop("datasets", {})
+        spec.pop("$schema", None)
+        config = spec.pop("config", None)
+        params: dict[str, dict] = {}
+        if step is not None:
+            params[step.name] = step.param.to_dict()
+        kept = []
+        for p in spec.pop("params", []):
+            if "views" in p or "select" in p:
+                kept.append(p)  # a selection stays with the views it names
+            else:
+                params.setdefault(p["name"], p)
+        out.append(panel(spec, [*params.values(), *kept], datasets, config=config))
+    return out
+
+
+_RUN_CHANNELS = ("color", "shape", "strokeDash")
+
+
+def map_panels(step: alt.Parameter | None, the_map: alt.TopLevelMixin | Spec,
+               *others: alt.TopLevelMixin | Spec) -> list[Spec]:
+    """The two-weight figure as panels sharing ``step``: the map (with its paths) first, its
+    loss-colour legend above it and its runs' legend under it, so the panel is no wider than
+    the map and its axis; then ``others`` (the loss, distance and rate charts: built without
+    a legend of their own, as the map's names the runs in the same colours, dashes and
+    markers). ``compose(step, the_map, *others)`` is the same figure as one spec."""
+    placed = place_legends(_as_spec(the_map), {"fill": LEGEND_ABOVE,
+                                               **{c: LEGEND_BELOW for c in _RUN_CHANNELS}})
+    return compose_panels(step, placed, *others)
 
 
 def placeholders(count: int) -> tuple[str, ...]:

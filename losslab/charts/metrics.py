@@ -99,14 +99,15 @@ def _metric_frame(runs: list[tuple[str, Array]], value: str, *, log: bool) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
-def _styles(names: list[str], labels_from: str | None = None) -> dict:
+def _styles(names: list[str], labels_from: str | None = None, *, legend: bool = True) -> dict:
     k = len(names)
-    legend = run_legend("optimiser", labels_from)
+    # Without a legend of its own (a panel beside the map, whose legend names the runs).
+    drawn = run_legend("optimiser", labels_from) if legend else None
     field, domain = run_field(names, labels_from)
     return {
         "field": field,
         "color": alt.Color(
-            f"{field}:N", scale=alt.Scale(domain=domain, range=PALETTE[:k]), legend=legend
+            f"{field}:N", scale=alt.Scale(domain=domain, range=PALETTE[:k]), legend=drawn
         ),
         # Dashes key on a copy of the field so that Vega-Lite does not merge them into the
         # legend, where a dashed outline spoils the marker.
@@ -114,7 +115,7 @@ def _styles(names: list[str], labels_from: str | None = None) -> dict:
             "dash:N", scale=alt.Scale(domain=domain, range=DASHES[:k]), legend=None
         ),
         "shape": alt.Shape(
-            f"{field}:N", scale=alt.Scale(domain=domain, range=SHAPES[:k]), legend=legend
+            f"{field}:N", scale=alt.Scale(domain=domain, range=SHAPES[:k]), legend=drawn
         ),
     }
 
@@ -137,6 +138,8 @@ def _metric_chart(
     *,
     log: bool,
     as_spec: bool = False,
+    width: int = 320,
+    height: int = 150,
 ) -> alt.LayerChart | dict:
     scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
     # The floor is applied in the browser, so the table carries each value once.
@@ -171,8 +174,8 @@ def _metric_chart(
         current.transform_filter(current_filter(step)),
     )
     if as_spec:
-        return layer_spec(*layers, width=320, height=150)
-    return alt.layer(*layers).properties(width=320, height=150)
+        return layer_spec(*layers, width=width, height=height)
+    return alt.layer(*layers).properties(width=width, height=height)
 
 
 def _log_title(name: str, frame: pd.DataFrame, value: str) -> str:
@@ -241,13 +244,19 @@ def metric_source(value: str) -> str:
     return f"losslab-metric-{value}"
 
 
-def metrics_skeleton(shape: MetricShape, step_name: str) -> dict:
-    """The metric charts' spec with named, empty data: cache it and ``fill_metrics`` it."""
+def metrics_skeleton(shape: MetricShape, step_name: str, *, width: int = 320,
+                     height: int = 150, legend: bool = True) -> dict:
+    """The metric charts' spec with named, empty data: cache it and ``fill_metrics`` it.
+
+    Each chart is ``width`` × ``height`` px. ``legend=False`` leaves the runs' legend out:
+    for a panel beside a map whose legend names the runs in the same colours, dashes and
+    markers (the panel then stays as narrow as its charts)."""
     step = alt.param(name=step_name)
-    styles = _styles(list(shape.names), labels_from=metric_source(shape.charts[0][0]))
+    styles = _styles(list(shape.names), labels_from=metric_source(shape.charts[0][0]),
+                     legend=legend)
     charts = [
         _metric_chart(alt.NamedData(metric_source(value)), value, title, step, styles,
-                      log=log, as_spec=True)
+                      log=log, as_spec=True, width=width, height=height)
         for value, title, log in shape.charts
     ]
     spec = concat_spec("vconcat", *charts)

@@ -4,10 +4,15 @@ Reproduces the course chapter's figure (loss surface left; gradient with a dashe
 right) and adds what the chapter only describes: the iterates of gradient descent on both
 curves and, at the step the learner selects, the tangent line whose slope is the gradient.
 The step is a browser-side parameter, so scrubbing never reruns Python.
+
+Two forms of the figure: one spec (``lesson_figure``, ``lesson_spec``, ``lesson_skeleton``) and
+two panels sharing the step (``lesson_panels``, ``lesson_panel_skeletons``: the loss curve with
+the sentences under it, and the gradient curve), which a phone stacks (``charts.panels``).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -17,7 +22,8 @@ import pandas as pd
 
 from losslab.charts.common import DASHES, PALETTE, SHAPES, STEP, step_param
 from losslab.charts.compose import concat_spec, layer_spec, records
-from losslab.descent import History, step_sentence
+from losslab.charts.panels import LEGEND_BELOW, panel, place_legends
+from losslab.descent import MAX_STEPS, History, step_sentence
 from losslab.surfaces import Surface
 
 __all__ = [
@@ -26,8 +32,11 @@ __all__ = [
     "LessonShape",
     "MAX_DRAWN_STEPS",
     "fill_lesson",
+    "fill_lesson_panels",
     "lesson_figure",
     "lesson_frames",
+    "lesson_panel_skeletons",
+    "lesson_panels",
     "lesson_shape",
     "lesson_skeleton",
     "lesson_spec",
@@ -162,8 +171,12 @@ def _lesson_parts(
     step: int | None,
     width: int,
     height: int,
+    sentence: tuple[int, int] | None = None,
 ) -> tuple[list[alt.Chart], list[alt.Chart], alt.Chart | None, alt.Parameter | None]:
-    """The figure's pieces: loss layers, gradient layers, the sentence row and the step."""
+    """The figure's pieces: loss layers, gradient layers, the sentence row and the step.
+
+    The sentences run under both curves in one line each, or with ``sentence`` (width in
+    px, lines per run) under one curve, in that many lines (their rows carry the breaks)."""
     x = alt.X("w:Q", title="Weight w", scale=alt.Scale(nice=False))
     # Nulls (undefined loss) break the line instead of being bridged.
     line = {"strokeWidth": 2.5, "invalid": "break-paths-show-path-domains"}
@@ -195,7 +208,8 @@ def _lesson_parts(
     if names:
         param = step_param(last, step)
         upto = alt.datum.step <= param
-        current = alt.datum.step == param
+        # Loose equality: an input outside the chart (the panels' shared step) holds text.
+        current = f"datum.step == {param.name}"
         several = len(names) > 1
         colour = (
             alt.Color(
@@ -249,11 +263,11 @@ def _lesson_parts(
             ),
         ]
 
-    sentence = None
-    if param is not None:
-        sentence = (
+    words = None
+    if param is not None and sentence is None:
+        words = (
             alt.Chart(path)
-            .transform_filter(alt.datum.step == param)
+            .transform_filter(current)
             .mark_text(align="left", baseline="top", fontSize=14, dx=4)
             .encode(
                 text="sentence:N",
@@ -262,7 +276,21 @@ def _lesson_parts(
             )
             .properties(width=2 * width, height=22 * len(names))
         )
-    return loss_layers, grad_layers, sentence, param
+    elif param is not None:
+        text_width, lines = sentence
+        row = _LINE * lines + 6  # each run's rows placed in pixels, a few lines each
+        words = (
+            alt.Chart(path)
+            .transform_filter(current)
+            .transform_calculate(row_y=f"datum.order * {row} + 2")
+            .mark_text(align="left", baseline="top", fontSize=14, dx=4, lineBreak="\n",
+                       lineHeight=_LINE, limit=text_width - 8)
+            .encode(text="sentence:N", x=alt.value(0),
+                    y=alt.Y("row_y:Q", axis=None, title=None, scale=None))
+            .properties(width=text_width, height=row * len(names),
+                        view=alt.ViewBackground(stroke=None))
+        )
+    return loss_layers, grad_layers, words, param
 
 
 _LOSS_TITLE = "Loss surface"
@@ -341,3 +369,120 @@ def fill_lesson(
     Without runs the skeleton draws no path, so no path rows are added."""
     rows = {LESSON_CURVE: curve, **({LESSON_PATH: path} if len(path) else {})}
     return {**skeleton, "datasets": {**skeleton.get("datasets", {}), **rows}}
+
+
+_LINE = 18
+"""Height of a line of the sentences under the loss panel (px; 14 px text)."""
+_LONGEST = step_sentence(-12345.6, -5.55e-05)
+"""The longest sentence a step gets: numbers at their widest, and "practically zero"."""
+
+
+def _sentence_layout(names: Sequence[str], width: int) -> tuple[int, int, int]:
+    """The sentences' width under a curve ``width`` px wide (as wide as the curve, so the
+    panel is no wider than the curve and its axis), the lines kept for each run (enough for
+    its longest sentence, so the panel's height never follows the rows), and the characters
+    a line holds."""
+    text_width = int(width)
+    chars = max(int(text_width / 7), 20)  # 14 px text: about 7 px a character
+    prefixes = [f"{name}, step {MAX_STEPS}: " for name in names] if len(names) > 1 else [
+        f"Step {MAX_STEPS}: "]
+    lines = max(len(textwrap.wrap(prefix + _LONGEST, chars)) for prefix in prefixes)
+    return text_width, lines, chars
+
+
+def _wrapped(sentences: pd.Series, chars: int, lines: int) -> pd.Series:
+    """Each sentence broken into at most ``lines`` lines of about ``chars`` characters
+    (joined by newlines, on which the text mark breaks). Greedy, at spaces: ``textwrap``
+    gives the same lines for these sentences at several times the cost, and a run sends
+    one sentence per drawn step."""
+    def wrap(text: str) -> str:
+        out, line = [], ""
+        for word in text.split(" "):
+            if line and len(line) + 1 + len(word) > chars:
+                out.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        out.append(line)
+        if len(out) > lines:  # the rest on the last line, which the mark's limit ends
+            out = out[:lines - 1] + [" ".join(out[lines - 1:])]
+        return "\n".join(out)
+
+    return sentences.map(lambda text: wrap(text) if isinstance(text, str) else text)
+
+
+def _as_panel(spec: dict, params: list[dict]) -> dict:
+    body = dict(spec)
+    datasets = body.pop("datasets", {})
+    for key in ("$schema", "config", "params"):
+        body.pop(key, None)
+    return panel(body, params, datasets)
+
+
+def lesson_panel_skeletons(
+    shape: LessonShape, *, step: int | None = None, width: int = 320, height: int = 280
+) -> list[dict]:
+    """The lesson figure as two panels with named, empty data, sharing the ``step``
+    parameter: the loss curve with the step's sentences under it (a few lines a run, as
+    wide as the curve and its axis), and the gradient curve. A pure function of hashable
+    facts, to cache; ``fill_lesson_panels`` adds each run's rows."""
+    text_width, lines, _ = _sentence_layout(shape.names, width)
+    loss_layers, grad_layers, words, param = _lesson_parts(
+        alt.NamedData(LESSON_CURVE), alt.NamedData(LESSON_PATH), shape, step, width, height,
+        sentence=(text_width, lines))
+    left = layer_spec(*loss_layers, title=_LOSS_TITLE, width=width, height=height)
+    right = layer_spec(*grad_layers, title=_GRAD_TITLE, width=width, height=height)
+    if words is not None:
+        # The runs' legend right under the curve, above the sentences.
+        left = concat_spec("vconcat", left, words, resolve={"legend": {"color": "independent",
+                                                           "shape": "independent"}})
+    params = [param.param.to_dict()] if param is not None else []
+    under = {"color": LEGEND_BELOW}  # one run a line: long names keep the panel narrow
+    return [_as_panel(place_legends(left, under), params),
+            _as_panel(place_legends(right, under), params)]
+
+
+_GRADIENT_COLUMNS = ["run", "order", "step", "w", "loss", "gradient"]
+
+
+def fill_lesson_panels(
+    panels: Sequence[dict], curve: pd.DataFrame, path: pd.DataFrame, *, width: int = 320
+) -> list[dict]:
+    """``panels`` (``lesson_panel_skeletons`` built with this ``width``) with these rows
+    (``lesson_frames``' two tables): the loss panel gets the iterates with their sentences,
+    broken into lines as wide as the panel; the gradient panel only the columns it draws."""
+    loss, gradient = ({LESSON_CURVE: curve}, {LESSON_CURVE: curve})
+    if len(path):
+        _, lines, chars = _sentence_layout(list(dict.fromkeys(path["run"])), width)
+        loss[LESSON_PATH] = path.assign(sentence=_wrapped(path["sentence"], chars, lines))
+        gradient[LESSON_PATH] = path[[c for c in _GRADIENT_COLUMNS if c in path]]
+    left, right = panels
+    return [{**left, "datasets": {**left.get("datasets", {}), **loss}},
+            {**right, "datasets": {**right.get("datasets", {}), **gradient}}]
+
+
+def lesson_panels(
+    surface: Surface,
+    history: History | Sequence[Run] | None = None,
+    *,
+    w_range: Sequence[float] = (-1.0, 3.0),
+    n_points: int = 100,
+    step: int | None = None,
+    width: int = 320,
+    height: int = 280,
+    as_frames: bool = False,
+) -> list[dict]:
+    """``lesson_figure``'s figure as two specs sharing the step: the loss curve (with the
+    path, the tangent and what the gradient says at the step, under it) and the gradient
+    curve. Drawn side by side on a desktop and one above the other on a phone; their step
+    becomes one input outside the charts with ``charts.shared_controls``. ``as_frames``
+    leaves the rows as DataFrames (what ``st.vega_lite_chart`` sends as Arrow)."""
+    curve, path = lesson_frames(surface, history, w_range=w_range, n_points=n_points)
+    skeletons = lesson_panel_skeletons(lesson_shape(path), step=step, width=width,
+                                       height=height)
+    filled = fill_lesson_panels(skeletons, curve, path, width=width)
+    if as_frames:
+        return filled
+    return [{**spec, "datasets": {name: records(rows) if isinstance(rows, pd.DataFrame)
+                                  else rows for name, rows in spec["datasets"].items()}}
+            for spec in filled]

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import altair as alt
 
-__all__ = ["Control", "panel", "shared_controls"]
+__all__ = ["LEGEND_ABOVE", "LEGEND_BELOW", "Control", "panel", "place_legends", "shared_controls"]
 
 Spec = dict[str, Any]
 
@@ -104,3 +104,36 @@ def shared_controls(panels: Sequence[Spec], prefix: str = "losslab") -> tuple[li
                   for p in spec.get("params", [])]
         rebound.append({**spec, "params": params})
     return rebound, controls
+
+
+LEGEND_ABOVE = {"orient": "top", "direction": "horizontal", "gradientLength": 220,
+                "titleOrient": "left", "titleAnchor": "middle"}
+"""A colour-scale legend in one row above the plot (``place_legends``)."""
+LEGEND_BELOW = {"orient": "bottom", "direction": "vertical"}
+"""A legend of runs under the plot, one run a line (``place_legends``)."""
+
+
+def place_legends(spec: Spec, where: dict[str, dict]) -> Spec:
+    """``spec`` with the legends of the channels in ``where`` (``{"fill": LEGEND_ABOVE}``)
+    given those properties, in every view: a panel whose legends sit above and under its
+    plot, not beside it, is no wider than the plot. A channel drawn without a legend
+    (``"legend": None``) stays without one; rows are not walked."""
+
+    def placed(encoding: dict) -> dict:
+        changed = {}
+        for channel, props in where.items():
+            enc = encoding.get(channel)
+            if isinstance(enc, dict) and "field" in enc and enc.get("legend", {}) is not None:
+                changed[channel] = {**enc, "legend": {**enc.get("legend", {}), **props}}
+        return {**encoding, **changed} if changed else encoding
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: (placed(value) if key == "encoding" and isinstance(value, dict)
+                          else value if key in ("datasets", "values", "data") else walk(value))
+                    for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        return node
+
+    return walk(spec)

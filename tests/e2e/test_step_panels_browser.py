@@ -1,0 +1,121 @@
+"""Figures drawn at the sidebar's rates (a schedule, five runs, 2000 steps, mini-batches) in a
+real browser: panels one above the other on a phone, side by side on a desktop, and the step
+control and Play moving every panel without a message to the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser import wait_for_app
+
+NO_EXCEPTION = '[data-testid="stException"]'
+DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
+PROJECTOR = {"width": 1280, "height": 720}
+SCHEDULE = "/?surface=rosenbrock&sched=cosine"
+FIVE_RUNS = "/?surface=rosenbrock&opt=sgd,momentum,nesterov,adam,rmsprop&steps=300"
+LESSON = "/?sched=cosine&opt=sgd,momentum"
+FIGURES = [SCHEDULE, FIVE_RUNS, "/?surface=rosenbrock&steps=2000",
+           "/?surface=logistic_regression&batch=8", LESSON]
+
+PANEL_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks')]
+    .slice(0, 2).map(e => { const r = e.getBoundingClientRect(), box = e.viewBox.baseVal;
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                height: r.height, scale: r.width / box.width}; })"""
+
+
+def open_at(browser, url: str, viewport: dict, sent: list | None = None):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    if sent is not None:
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.goto(url)
+    wait_for_app(page, charts=2, timeout=60_000)
+    page.locator(".losslab-controls input[name=step]").wait_for(state="attached")
+    page.wait_for_timeout(1500)
+    return context, page
+
+
+def set_range(locator, value: int) -> None:
+    locator.evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        value,
+    )
+
+
+def pictures(page) -> list[bytes]:
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    return [charts.nth(i).screenshot() for i in range(2)]
+
+
+@pytest.mark.parametrize("query", FIGURES)
+def test_a_phone_stacks_the_panels_at_a_readable_size(browser, server_url, query):
+    context, page = open_at(browser, server_url + query, PHONE)
+    upper, lower = page.evaluate(PANEL_BOXES)
+    assert lower["top"] >= upper["bottom"] - 1, (upper, lower)
+    assert all(b["scale"] >= 0.78 and b["right"] <= 390 for b in (upper, lower)), (upper, lower)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert page.locator(NO_EXCEPTION).count() == 0
+    context.close()
+
+
+@pytest.mark.parametrize("query", [SCHEDULE, FIVE_RUNS, LESSON])
+def test_a_desktop_shows_the_panels_side_by_side_no_smaller_than_before(browser, server_url,
+                                                                       query):
+    """As one spec these figures were drawn at 0.96 (the map) and 1.19 (the lesson)."""
+    context, page = open_at(browser, server_url + query, DESKTOP)
+    left, right = page.evaluate(PANEL_BOXES)
+    assert right["left"] >= left["right"] and abs(right["top"] - left["top"]) < 60
+    assert min(left["scale"], right["scale"]) >= 1.0, (left, right)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
+    context.close()
+
+
+@pytest.mark.parametrize("query", [SCHEDULE, LESSON])
+def test_the_step_and_play_move_every_panel_without_a_message(browser, server_url, query):
+    sent: list = []
+    context, page = open_at(browser, server_url + query, PHONE, sent)
+    quiet = len(sent)
+    step = page.locator(".losslab-controls input[name=step]")
+    assert page.locator(".vega-bindings input[name=step]").count() == 1  # one control
+    before = pictures(page)
+    set_range(step, 3)
+    page.wait_for_timeout(300)
+    stepped = pictures(page)
+    assert all(a != b for a, b in zip(before, stepped, strict=True))
+    set_range(step, 0)
+    page.locator(".losslab-playback [data-act=play]").click()
+    page.wait_for_function(
+        "() => Number(document.querySelector('.losslab-controls input[name=step]').value) >= 8",
+        timeout=15_000)
+    page.locator(".losslab-playback [data-act=play]").click()  # pause
+    page.wait_for_timeout(300)
+    assert all(a != b for a, b in zip(stepped, pictures(page), strict=True))
+    page.wait_for_timeout(500)
+    assert len(sent) == quiet
+    assert page.locator(NO_EXCEPTION).count() == 0
+    context.close()
+
+
+def test_a_presenter_figure_fits_the_projector(browser, server_url):
+    context, page = open_at(browser, server_url + SCHEDULE + "&present=1", PROJECTOR)
+    boxes = page.evaluate(PANEL_BOXES)
+    assert all(b["height"] <= 720 for b in boxes), boxes
+    assert boxes[1]["left"] >= boxes[0]["right"], boxes
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+    context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE])
+def test_a_click_on_the_map_panel_restarts_the_runs_there(browser, server_url, viewport):
+    context, page = open_at(browser, server_url + "/?surface=booth&opt=sgd&steps=20&sched=step",
+                            viewport)  # window −10 … 10 on both axes
+    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_function("() => new URLSearchParams(location.search).has('start')",
+                           timeout=20_000)
+    start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
+    w1, w2 = (float(v) for v in start.split(","))
+    assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, start
+    context.close()

@@ -1,0 +1,275 @@
+"""The figures drawn at the sidebar's rates (no window of rates to move) as panels: the map
+beside its loss charts, and the loss curve beside the gradient curve, each a whole spec with
+its own rows, all following one step."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+import pytest
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import load_schema
+
+from losslab import charts, descent, grids, optimizers, schedules, surfaces
+
+STEPS = 60
+
+
+@pytest.fixture(scope="module")
+def valley():
+    """Two runs on Rosenbrock's valley under a cosine schedule, and the grid drawn."""
+    s = surfaces.get("rosenbrock")
+    runs = [(f"{name}: converging", descent.run(
+        s, optimizers.make(name, learning_rate=lr), start=[-1.2, 1.0], steps=STEPS,
+        schedule=schedules.make("cosine", t_max=STEPS)))
+        for name, lr in (("momentum", 0.001), ("adam", 0.05))]
+    return s, grids.evaluate(s, 60), runs
+
+
+def map_figure(valley, *, legend: bool = False) -> list[dict]:
+    """The two panels as the app builds them: a cached map, path and metric skeletons."""
+    s, grid, runs = valley
+    step = charts.step_param(STEPS)
+    background = charts.surface_map(s, grid, size=380).to_dict(validate=False)
+    paths, arrows, shape = charts.path_tables(grid.window, runs)
+    tables, metric_shape = charts.metrics_tables(runs, minimizers=s.minimizers,
+                                                 optimal_value=s.optimal_value)
+    the_map = charts.overlay(background, charts.fill_paths(
+        charts.path_skeleton(grid, shape, "step", size=380), paths, arrows))
+    metrics = charts.fill_metrics(charts.metrics_skeleton(
+        metric_shape, "step", width=280, height=150, legend=legend), tables)
+    return charts.map_panels(step, the_map, metrics)
+
+
+def views(node) -> list[dict]:
+    """Every unit view (a spec with a mark) in ``node``."""
+    if isinstance(node, dict):
+        found = [node] if "mark" in node else []
+        for key, value in node.items():
+            if key not in ("datasets", "data"):
+                found += views(value)
+        return found
+    if isinstance(node, list):
+        return [v for value in node for v in views(value)]
+    return []
+
+
+LEGENDED = ("color", "fill", "stroke", "shape", "strokeDash", "size", "opacity")
+
+
+def legends(spec: dict) -> dict[str, list[dict]]:
+    """The legends each channel draws, over every view of ``spec``."""
+    out: dict[str, list[dict]] = {}
+    for view in views(spec):
+        for channel, enc in view.get("encoding", {}).items():
+            if channel in LEGENDED and isinstance(enc, dict) and "field" in enc \
+                    and enc.get("legend", {}) is not None:
+                out.setdefault(channel, []).append(enc.get("legend", {}))
+    return out
+
+
+def mark(view: dict) -> str:
+    return view["mark"]["type"] if isinstance(view["mark"], dict) else view["mark"]
+
+
+def test_the_map_panel_draws_the_surface_the_paths_and_the_marker_at_the_step(valley):
+    the_map, _ = map_figure(valley)
+    marks = [mark(v) for v in views(the_map)]
+    assert "image" in marks and marks.count("line") >= 2  # contours and paths
+    paths = [v for v in views(the_map) if v.get("data", {}).get("name") == charts.PATHS_DATA]
+    filters = json.dumps([v.get("transform", []) for v in paths])
+    assert "datum.step <= step" in filters  # walked up to the step
+    assert "step < datum.next_step" in filters  # the marker at the step
+    rows = pd.DataFrame(the_map["datasets"][charts.PATHS_DATA])
+    assert set(rows["optimizer"]) == {"momentum: converging", "adam: converging"}
+    validate_jsonschema(the_map, load_schema())
+
+
+def test_the_map_panel_puts_the_loss_legend_above_and_the_runs_under_the_map(valley):
+    the_map, _ = map_figure(valley)
+    placed = legends(the_map)
+    assert {legend["orient"] for legend in placed["fill"]} == {"top"}
+    assert all(legend["direction"] == "horizontal" for legend in placed["fill"])
+    runs = placed["color"] + placed["shape"]
+    assert runs and {legend["orient"] for legend in runs} == {"bottom"}
+    assert all(legend["title"] == "Optimiser" for legend in runs)
+
+
+def test_the_loss_panel_draws_loss_distance_and_rate_over_the_steps_without_a_legend(valley):
+    _, metrics = map_figure(valley)
+    titles = [v["encoding"]["y"]["title"] for v in views(metrics)
+              if v["encoding"].get("y", {}).get("title")]
+    assert any(t.startswith("loss − optimum") for t in titles)
+    assert any(t.startswith("distance to nearest minimum") for t in titles)
+    assert any(t.startswith("learning rate") for t in titles)
+    assert not legends(metrics)  # the map's legend names the runs
+    assert {part["width"] for part in metrics["vconcat"]} == {280}
+    rates = pd.DataFrame(metrics["datasets"][charts.metric_source("learning_rate")])
+    _, _, runs = valley
+    drawn = rates[rates["run"] == "2"]
+    expected = runs[1][1].learning_rate[drawn["step"].to_numpy(dtype=int)]
+    assert drawn["learning_rate"].to_numpy(dtype=float) == pytest.approx(expected, rel=1e-5)
+    validate_jsonschema(metrics, load_schema())
+
+
+def test_each_map_panel_carries_only_its_own_rows(valley):
+    the_map, metrics = map_figure(valley)
+    assert charts.PATHS_DATA in the_map["datasets"]
+    assert not any(name.startswith("losslab-metric") for name in the_map["datasets"])
+    assert charts.PATHS_DATA not in metrics["datasets"]
+    assert {name for name in metrics["datasets"] if name.startswith("losslab-")} == {
+        charts.metric_source(v) for v in ("loss", "distance", "learning_rate")}
+
+
+def test_every_panel_follows_one_step_input(valley):
+    panels, controls = charts.shared_controls(map_figure(valley))
+    assert [(c.name, c.minimum, c.maximum, c.value) for c in controls] == [
+        ("step", 0, STEPS, STEPS)]
+    for spec in panels:
+        (step,) = [p for p in spec["params"] if p["name"] == "step"]
+        assert step["bind"] == {"element": f"#{controls[0].element}"}
+        assert "datum.step" in json.dumps(spec)  # and the panel reads it
+
+
+def test_the_map_and_loss_panels_hold_the_composed_figures_views(valley):
+    """The same figure as ``compose`` draws it in one spec: the same views and rows."""
+    s, grid, runs = valley
+    step = charts.step_param(STEPS)
+    background = charts.surface_map(s, grid, size=380).to_dict(validate=False)
+    the_map = charts.overlay(background, charts.path_overlay(grid, runs, step, size=380))
+    metrics = charts.metrics_charts(runs, step, minimizers=s.minimizers,
+                                    optimal_value=s.optimal_value, as_spec=True)
+    whole = charts.compose(step, the_map, metrics)
+    apart = charts.map_panels(step, the_map, metrics)
+    assert len(views(whole)) == sum(len(views(p)) for p in apart)
+    merged = {name: rows for p in apart for name, rows in p["datasets"].items()}
+    assert merged == whole["datasets"]
+
+
+def test_a_click_on_the_map_panel_picks_a_start(valley):
+    the_map, _ = map_figure(valley)
+    picking = charts.start_picker(the_map)
+    (pick,) = [p for p in picking["params"] if p["name"] == charts.START_PICK]
+    (cells,) = pick["views"]  # the map's invisible cells, under the pointer anywhere
+    assert any(v.get("name") == cells and mark(v) == "rect" for v in views(picking))
+    validate_jsonschema(picking, load_schema())
+
+
+def test_a_map_without_runs_is_one_panel_without_a_step():
+    s = surfaces.get("booth")
+    background = charts.surface_map(s, grids.evaluate(s, 40)).to_dict(validate=False)
+    (alone,) = charts.map_panels(None, background)
+    assert alone["params"] == []
+    assert charts.shared_controls([alone])[1] == []
+
+
+def test_compose_panels_keeps_a_selection_with_its_views():
+    rows = pd.DataFrame({"x": [1.0, 2.0]})
+    picked = alt.selection_point(name="picked", fields=["x"])
+    chart = alt.Chart(rows).mark_point().encode(x="x:Q").add_params(picked)
+    (spec,) = charts.compose_panels(charts.step_param(5), chart)
+    names = [p["name"] for p in spec["params"]]
+    assert names[0] == "step" and "picked" in names
+    validate_jsonschema(spec, load_schema())
+
+
+def test_place_legends_leaves_a_channel_without_a_legend_alone():
+    spec = {"layer": [{"mark": "point", "encoding": {
+        "color": {"field": "run", "type": "nominal", "legend": None},
+        "shape": {"field": "run", "type": "nominal"},
+        "x": {"field": "x", "type": "quantitative"}}}]}
+    placed = charts.place_legends(spec, {"color": charts.LEGEND_BELOW,
+                                         "shape": charts.LEGEND_BELOW})
+    encoding = placed["layer"][0]["encoding"]
+    assert encoding["color"]["legend"] is None
+    assert encoding["shape"]["legend"] == charts.LEGEND_BELOW
+    assert "legend" not in spec["layer"][0]["encoding"]["shape"]  # a copy: not mutated
+
+
+# ------------------------------------------------------------------------------ one weight
+
+
+@pytest.fixture(scope="module")
+def lesson():
+    s = surfaces.get("single_point")
+    runs = [(name, descent.run(s, optimizers.make(key, learning_rate=0.05), start=[-1.0],
+                               steps=30, schedule=schedules.make("cosine", t_max=30)))
+            for key, name in (("sgd", "Gradient descent"), ("momentum", "Momentum"),
+                              ("adam", "Adam"))]
+    return s, runs
+
+
+def test_the_lesson_panels_are_the_loss_curve_and_the_gradient_curve(lesson):
+    s, runs = lesson
+    loss, gradient = charts.lesson_panels(s, runs, step=10)
+    assert json.dumps(loss).count('"Loss surface"') == 1
+    assert '"Gradient of loss w.r.t. w"' in json.dumps(gradient)
+    assert "Gradient of loss" not in json.dumps({k: v for k, v in loss.items()
+                                                  if k != "datasets"})
+    # The tangent at the step (a rule from one end to the other) is on the loss curve;
+    # the dashed zero line on the gradient curve.
+    assert any(mark(v) == "rule" and "x2" in v["encoding"] for v in views(loss))
+    assert any(mark(v) == "rule" and v["mark"].get("strokeDash") for v in views(gradient))
+    for spec in (loss, gradient):
+        validate_jsonschema(spec, load_schema())
+        assert [p["name"] for p in spec["params"]] == ["step"]
+        assert spec["params"][0]["value"] == 10
+
+
+def test_the_loss_panel_says_what_the_gradient_tells_each_run_in_lines_as_wide_as_it(lesson):
+    s, runs = lesson
+    loss, gradient = charts.lesson_panels(s, runs, step=10, width=320)
+    _, path = charts.lesson_frames(s, runs)
+    drawn = pd.DataFrame(loss["datasets"][charts.LESSON_PATH])
+    (words,) = [v for v in views(loss) if mark(v) == "text"]
+    assert words["mark"]["lineBreak"] == "\n" and words["width"] == 320
+    lines = drawn["sentence"].str.split("\n")
+    assert (lines.map(len) >= 2).all()  # a sentence is longer than one line this wide
+    assert (lines.map(lambda ls: max(len(line) for line in ls)) <= 320 / 7).all()
+    assert [" ".join(ls) for ls in lines] == list(path["sentence"])
+    # The rows each run's sentence takes do not overlap the next run's.
+    row = words["height"] / len(runs)
+    assert max(lines.map(len)) * words["mark"]["lineHeight"] <= row
+    # The gradient panel gets only the columns it draws, not the sentences.
+    assert "sentence" not in pd.DataFrame(gradient["datasets"][charts.LESSON_PATH])
+
+
+def test_the_step_is_compared_loosely_since_the_shared_input_holds_text(lesson):
+    """An input outside the chart gives Vega its value as a string: ``datum.step === step``
+    would never hold, and the tangent, marker and sentence would vanish."""
+    s, runs = lesson
+    for spec in charts.lesson_panels(s, runs, step=10):
+        assert "=== step" not in json.dumps(spec)
+        assert "datum.step == step" in json.dumps(spec)
+
+
+def test_a_lesson_panel_skeleton_filled_with_new_rows_draws_those_rows(lesson):
+    s, runs = lesson
+    other = [(name, descent.run(s, optimizers.make("sgd", learning_rate=0.08), start=[3.0],
+                                steps=30)) for name, _ in runs]
+    curve, path = charts.lesson_frames(s, runs)
+    skeletons = charts.lesson_panel_skeletons(charts.lesson_shape(path), step=10)
+    new_curve, new_path = charts.lesson_frames(s, other)
+    assert charts.lesson_shape(new_path) == charts.lesson_shape(path)
+    filled = charts.fill_lesson_panels(skeletons, new_curve, new_path)
+    direct = charts.lesson_panels(s, other, step=10, as_frames=True)
+    for a, b in zip(filled, direct, strict=True):
+        assert {k: v for k, v in a.items() if k != "datasets"} == {
+            k: v for k, v in b.items() if k != "datasets"}
+        for name, rows in a["datasets"].items():
+            other_rows = b["datasets"][name]
+            if isinstance(rows, pd.DataFrame):
+                pd.testing.assert_frame_equal(rows, other_rows)
+            else:
+                assert rows == other_rows
+
+
+def test_the_lesson_without_runs_draws_both_curves_and_no_step(lesson):
+    s, _ = lesson
+    loss, gradient = charts.lesson_panels(s, None)
+    for spec in (loss, gradient):
+        assert spec["params"] == [] and charts.LESSON_PATH not in spec["datasets"]
+        assert len(spec["datasets"][charts.LESSON_CURVE]) == 100
+    assert charts.shared_controls([loss, gradient])[1] == []
