@@ -172,11 +172,6 @@ def presenter_style() -> None:
     st.html(_PRESENTER_CSS)
 
 
-def playback_controls() -> None:
-    """Play/pause and keyboard stepping for the chart drawn just above."""
-    st.html(_PLAYBACK_JS, unsafe_allow_javascript=True)
-
-
 # The inputs a figure drawn as separate panels shares (``charts.shared_controls``): every
 # panel's parameter listens to one of these. They are written as Vega writes its own
 # bindings (a "vega-bindings" form of labelled ranges), so playback, the step keys, the share

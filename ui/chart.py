@@ -19,9 +19,6 @@ _PRESENTER_CONFIG = {
 }
 
 
-MAP_SIZE = 520
-"""The surface map's side in the spec (px). The browser then fits the whole figure to its
-column (``ui/browser.py``): about 490 px on a 1400 px desktop, smaller in a narrow window."""
 PRESENTER_MAP_SIZE = 480
 """On a projector the figure must fit 720 px in height with its larger type: a smaller map
 leaves the browser less to shrink, so the type stays large."""
@@ -39,10 +36,6 @@ def presenter_scale(s: Settings) -> float:
     """Presenter mode draws the figure a little larger; the browser keeps it within the
     projector's 1280×720."""
     return 1.15 if s.presenter else 1.0
-
-
-def map_size(s: Settings) -> int:
-    return PRESENTER_MAP_SIZE if s.presenter else MAP_SIZE
 
 
 def panel_map_size(s: Settings) -> int:

@@ -194,7 +194,6 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     window, _ = scene.rate_window if histories else (None, "")
     if window is not None:  # the figure's legend names runs without their rate
         legend = scene.legend(histories, window_names(scene))
-        size = panel_map_size(s)  # the map and the loss charts, stacked on a phone
         if scene.source == "registry":
             figure = compute.whatif_map(compute.surface_key(scene.runs),
                                         compute.run_key(scene.runs), window_names(scene),
