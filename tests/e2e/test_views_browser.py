@@ -419,3 +419,20 @@ def test_the_in_chart_sliders_line_up_and_a_phone_gives_them_its_width(browser, 
     if viewport is PHONE:
         assert all(b["width"] >= 0.75 * 390 and b["right"] <= 390 for b in boxes), boxes
     context.close()
+
+
+@pytest.mark.parametrize("query", ["/", "/?surface=rosenbrock&opt=sgd,momentum,adam",
+                                   "/?view=nn"])
+def test_the_page_asks_nothing_of_any_other_server(browser, server_url, query):
+    """Everything the page loads (scripts, fonts, the icon, images) comes from the app's own
+    server: it works offline, on a private network, and tells no third party who opened it."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(
+        (server_url, "data:", "blob:", "about:")) else None)
+    page.goto(server_url + query)
+    wait_for_app(page, charts=2, timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert elsewhere == []
+    context.close()
