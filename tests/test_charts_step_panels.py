@@ -97,10 +97,28 @@ def test_the_map_panel_puts_the_loss_legend_above_and_the_runs_under_the_map(val
     assert all(legend["title"] == "Optimiser" for legend in runs)
 
 
+def test_a_log_axis_that_clips_says_so_on_a_second_line_within_a_short_chart():
+    """Newton reaches the minimum exactly: its gap is drawn at 1e-12, and the axis title says so
+    in a second line, so that the title is no taller than the 150 px chart."""
+    s = surfaces.get("rosenbrock")
+    runs = [("Newton: converging", descent.run(s, optimizers.make("newton", learning_rate=1.0),
+                                                start=[-1.2, 1.0], steps=STEPS))]
+    tables, shape = charts.metrics_tables(runs, minimizers=s.minimizers,
+                                          optimal_value=s.optimal_value)
+    metrics = charts.fill_metrics(charts.metrics_skeleton(shape, "step", width=280, height=150),
+                                  tables)
+    titles = [v["encoding"]["y"]["title"] for v in views(metrics)
+              if v["encoding"].get("y", {}).get("title")]
+    assert ["loss − optimum (log)", "≤ 1e-12 drawn at 1e-12"] in titles
+    # about 6 px a character: each line fits the chart's 150 px height
+    assert all(len(line) <= 25 for title in titles if isinstance(title, list) for line in title)
+
+
 def test_the_loss_panel_draws_loss_distance_and_rate_over_the_steps_without_a_legend(valley):
     _, metrics = map_figure(valley)
     titles = [v["encoding"]["y"]["title"] for v in views(metrics)
               if v["encoding"].get("y", {}).get("title")]
+    titles = [" ".join(t) if isinstance(t, list) else t for t in titles]  # lines of a title
     assert any(t.startswith("loss − optimum") for t in titles)
     assert any(t.startswith("distance to nearest minimum") for t in titles)
     assert any(t.startswith("learning rate") for t in titles)

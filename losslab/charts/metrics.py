@@ -149,7 +149,9 @@ def _metric_chart(
         .transform_calculate(plotted=plotted)
         .encode(
             x=alt.X("step:Q", title="step"),
-            y=alt.Y("plotted:Q", scale=scale, title=title),
+            # A title of two lines ("\n") stays within a short chart's height.
+            y=alt.Y("plotted:Q", scale=scale,
+                    title=title.split("\n") if "\n" in title else title),
             color=styles["color"],
             tooltip=[
                 alt.Tooltip("optimizer:N", title="optimiser"),
@@ -180,7 +182,7 @@ def _metric_chart(
 
 def _log_title(name: str, frame: pd.DataFrame, value: str) -> str:
     clipped = bool((frame[value] <= LOG_FLOOR).any())
-    return f"{name} (log; ≤ {LOG_FLOOR:g} drawn at {LOG_FLOOR:g})" if clipped else f"{name} (log)"
+    return f"{name} (log)\n≤ {LOG_FLOOR:g} drawn at {LOG_FLOOR:g}" if clipped else f"{name} (log)"
 
 
 class MetricShape(NamedTuple):
@@ -226,7 +228,7 @@ def metrics_tables(
             for n, h in runs
         ]
         tables["distance"] = _metric_frame(distances, "distance", log=True)
-        title = _log_title("distance to nearest minimum", tables["distance"], "distance")
+        title = _log_title("distance to nearest\nminimum", tables["distance"], "distance")
         shape.append(("distance", title, True))
 
     used = [(n, h.learning_rate) for n, h in runs if len(h.learning_rate)] if rates else []
