@@ -404,26 +404,24 @@ SLIDERS = """() => [...document.querySelectorAll('.losslab-controls input[type=r
     .filter(input => input.offsetParent).map(input => input.getBoundingClientRect().toJSON())"""
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_in_chart_sliders_line_up_and_a_phone_gives_them_its_width(browser, server_url,
-                                                                         viewport):
+def test_the_in_chart_sliders_line_up_and_a_phone_gives_them_its_width(browser, server_url):
     """Labels of different lengths ("Step", "Nesterov momentum: learning rate") do not push
     their sliders about; on a phone each label heads its own row and the slider takes the
     width a finger needs."""
     context, page = open_at(
-        browser, server_url + "/?surface=rosenbrock&opt=sgd,nesterov,adam&steps=300", viewport)
-    boxes = page.evaluate(SLIDERS)
-    assert len(boxes) == 6  # step, three rates, Nesterov's μ and Adam's β1
-    assert len({round(b["left"]) for b in boxes}) == 1, boxes
-    assert len({round(b["width"]) for b in boxes}) == 1, boxes
-    if viewport is PHONE:
-        assert all(b["width"] >= 0.75 * 390 and b["right"] <= 390 for b in boxes), boxes
+        browser, server_url + "/?surface=rosenbrock&opt=sgd,nesterov,adam&steps=300", DESKTOP)
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(300)
+        boxes = page.evaluate(SLIDERS)
+        assert len(boxes) == 6  # step, three rates, Nesterov's μ and Adam's β1
+        assert len({round(b["left"]) for b in boxes}) == 1, boxes
+        assert len({round(b["width"]) for b in boxes}) == 1, boxes
+    assert all(b["width"] >= 0.75 * 390 and b["right"] <= 390 for b in boxes), boxes
     context.close()
 
 
-@pytest.mark.parametrize("query", ["/", "/?surface=rosenbrock&opt=sgd,momentum,adam",
-                                   "/?view=nn"])
-def test_the_page_asks_nothing_of_any_other_server(browser, server_url, query):
+def test_the_page_asks_nothing_of_any_other_server(browser, server_url):
     """Everything the page loads (scripts, fonts, the icon, images) comes from the app's own
     server: it works offline, on a private network, and tells no third party who opened it."""
     context = browser.new_context(viewport=DESKTOP)
@@ -431,8 +429,9 @@ def test_the_page_asks_nothing_of_any_other_server(browser, server_url, query):
     elsewhere: list[str] = []
     page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(
         (server_url, "data:", "blob:", "about:")) else None)
-    page.goto(server_url + query)
-    wait_for_app(page, charts=2, timeout=60_000)
-    page.wait_for_timeout(2000)
+    for query in ("/", "/?view=nn"):  # the lesson (formulas, KaTeX) and the network's view
+        page.goto(server_url + query)
+        wait_for_app(page, charts=2, timeout=60_000)
+        page.wait_for_timeout(1500)
     assert elsewhere == []
     context.close()
