@@ -100,3 +100,39 @@ def wait_for_app(page, charts: int = 1, timeout: float = 30_000) -> None:
         arg=charts,
         timeout=timeout,
     )
+
+
+def open_at(browser, url: str, viewport: dict, sent: list | None = None):
+    """A new browser context at ``viewport`` on ``url``, once its figure's two panels and
+    their step input are drawn; ``sent`` collects the WebSocket frames the page sends."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    if sent is not None:
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.goto(url)
+    wait_for_app(page, charts=2, timeout=60_000)
+    page.locator(".losslab-controls input[name=step]").wait_for(state="attached")
+    page.wait_for_timeout(1500)
+    return context, page
+
+
+def set_range(locator, value: int) -> None:
+    """Move a range input to ``value`` as a learner's drag does (an ``input`` event)."""
+    locator.evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        value,
+    )
+
+
+def click_map(page, across: float, up_from_top: float) -> tuple[float, float]:
+    """Click the first map's image at fractions of its width and height (from its top left)
+    and return the start the page's link then holds (the runs restart there)."""
+    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + across * box["width"], box["y"] + up_from_top * box["height"])
+    page.wait_for_function("() => new URLSearchParams(location.search).has('start')",
+                           timeout=20_000)
+    start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
+    w1, w2 = (float(v) for v in start.split(","))
+    return w1, w2

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import wait_for_app
+from tests.e2e.browser import click_map, open_at, set_range, wait_for_app
 
 NO_EXCEPTION = '[data-testid="stException"]'
 
 
 def step_input(page):
     return page.locator(".vega-bindings input[type=range][name=step]").first
-
-
-def set_range(locator, value: int) -> None:
-    locator.evaluate(
-        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
-        value,
-    )
 
 
 def test_rosenbrock_renders_the_surface_image_contours_and_paths(page, server_url, tmp_path):
@@ -248,15 +241,8 @@ def test_a_click_on_the_fitted_map_restarts_the_runs_where_it_was_clicked(browse
     page.goto(server_url + "/?surface=booth&opt=sgd&steps=20")  # window −10 … 10 on both axes
     wait_for_app(page, charts=1)
     page.wait_for_timeout(1000)
-    image = page.locator('[data-testid="stVegaLiteChart"] svg.marks image').first
-    image.scroll_into_view_if_needed()
-    box = image.bounding_box()
-    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])
-    page.wait_for_function("() => new URLSearchParams(location.search).has('start')",
-                           timeout=20_000)
-    start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
-    w1, w2 = (float(v) for v in start.split(","))
-    assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, start
+    w1, w2 = click_map(page, 0.75, 0.25)
+    assert abs(w1 - 5) < 0.8 and abs(w2 - 5) < 0.8, (w1, w2)
     context.close()
 
 
@@ -265,18 +251,6 @@ PANEL_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteCha
                 return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
                         scale: r.width / box.width}; })"""
 FIGURES = ["/", "/?surface=rosenbrock&opt=sgd,adam", "/?surface=rosenbrock"]
-
-
-def open_at(browser, url: str, viewport: dict, sent: list | None = None):
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    if sent is not None:
-        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
-    page.goto(url)
-    wait_for_app(page, charts=2, timeout=60_000)
-    page.locator(".losslab-controls input[name=step]").wait_for(state="attached")
-    page.wait_for_timeout(1500)
-    return context, page
 
 
 @pytest.mark.parametrize("query", FIGURES)
