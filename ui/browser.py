@@ -178,8 +178,7 @@ def presenter_style() -> None:
 # link and the hidden rung numbers find them as they find a single chart's controls.
 _CONTROLS_CSS = """
 <style>
-  /* One grid for every row, so the sliders line up whatever their labels' lengths; a long
-     label wraps on a phone rather than pushing its slider off screen. */
+  /* One grid for every row, so the sliders line up whatever their labels' lengths. */
   .losslab-controls { display: grid; align-items: center; column-gap: .5rem; row-gap: .35rem;
                       grid-template-columns: minmax(6em, max-content) minmax(5em, 14em) 3em;
                       margin: .25rem 0; font-size: .875rem; }

@@ -479,8 +479,7 @@ def whatif_map_panels(
         panel({**title, "vconcat": [the_map, _outcome_panel(sweep, width, lines=lines)]},
               params, datasets, config=config, resolve=_RESOLVE),
         panel({"vconcat": parts.metrics}, params + parts.bounds, {WHATIF_PATHS: metric_rows},
-              config=config,
-              resolve=_RESOLVE),
+              config=config, resolve=_RESOLVE),
     ], sweep)
 
 
