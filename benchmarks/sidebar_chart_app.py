@@ -13,38 +13,16 @@ page, unchanged. Its text mirrors the page's sentences with a formula.
 import sys
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from losslab import descent, optimizers, surfaces  # noqa: E402  (needs the root on sys.path)
-
-# one_chart_app.py's rate ladder (importing it would draw its slider and chart too).
-MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
-RATES = [float(f"{m}e{k}") for k in range(-4, 1) for m in MANTISSAS] + [10.0]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_chart import RATES, path_chart  # noqa: E402
 
 st.set_page_config(layout="wide")
 st.title("Loss surfaces and gradients")
 side = st.sidebar
 lr = side.select_slider("Learning rate", options=RATES, value=0.05, key="lr", help="rate")
-history = descent.run(
-    surfaces.get("rosenbrock"), optimizers.sgd(learning_rate=lr), start=(-1.5, 2.0), steps=100
-)
-path = pd.DataFrame(history.params, columns=["w1", "w2"]).assign(step=range(len(history.params)))
-st.vega_lite_chart(
-    path,
-    {
-        "mark": "line",
-        "encoding": {
-            "x": {"field": "w1", "type": "quantitative", "scale": {"domain": [-2, 2]}},
-            "y": {"field": "w2", "type": "quantitative", "scale": {"domain": [-1, 3]}},
-            "order": {"field": "step"},
-        },
-        "width": 420,
-        "height": 420,
-    },
-    width="content",
-)
+path_chart(lr)
 side.selectbox("Lesson", ["Free exploration", "A lesson"], help="Which lesson")
 side.radio("View", ["One weight", "Two weights", "Learning-rate sweep", "Neural network"])
 side.subheader("Loss surface")

@@ -136,3 +136,10 @@ def click_map(page, across: float, up_from_top: float) -> tuple[float, float]:
     start = page.evaluate("() => new URLSearchParams(location.search).get('start')")
     w1, w2 = (float(v) for v in start.split(","))
     return w1, w2
+
+
+def pictures(page, count: int | None = None) -> list[bytes]:
+    """Screenshots of the page's first ``count`` charts (all of them by default): a move that
+    changes what a learner sees changes them."""
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    return [charts.nth(i).screenshot() for i in range(charts.count() if count is None else count)]

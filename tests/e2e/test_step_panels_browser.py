@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import click_map, open_at, set_range
+from tests.e2e.browser import click_map, open_at, pictures, set_range
 
 NO_EXCEPTION = '[data-testid="stException"]'
 DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
@@ -21,11 +21,6 @@ PANEL_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteCha
     .slice(0, 2).map(e => { const r = e.getBoundingClientRect(), box = e.viewBox.baseVal;
         return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
                 height: r.height, scale: r.width / box.width}; })"""
-
-
-def pictures(page) -> list[bytes]:
-    charts = page.locator('[data-testid="stVegaLiteChart"]')
-    return [charts.nth(i).screenshot() for i in range(2)]
 
 
 @pytest.mark.parametrize("query", FIGURES)
@@ -58,10 +53,10 @@ def test_the_step_and_play_move_every_panel_without_a_message(browser, server_ur
     quiet = len(sent)
     step = page.locator(".losslab-controls input[name=step]")
     assert page.locator(".vega-bindings input[name=step]").count() == 1  # one control
-    before = pictures(page)
+    before = pictures(page, 2)
     set_range(step, 3)
     page.wait_for_timeout(300)
-    stepped = pictures(page)
+    stepped = pictures(page, 2)
     assert all(a != b for a, b in zip(before, stepped, strict=True))
     set_range(step, 0)
     page.locator(".losslab-playback [data-act=play]").click()
@@ -70,7 +65,7 @@ def test_the_step_and_play_move_every_panel_without_a_message(browser, server_ur
         timeout=15_000)
     page.locator(".losslab-playback [data-act=play]").click()  # pause
     page.wait_for_timeout(300)
-    assert all(a != b for a, b in zip(stepped, pictures(page), strict=True))
+    assert all(a != b for a, b in zip(stepped, pictures(page, 2), strict=True))
     page.wait_for_timeout(500)
     assert len(sent) == quiet
     assert page.locator(NO_EXCEPTION).count() == 0

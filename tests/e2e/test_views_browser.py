@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import click_map, open_at, set_range, wait_for_app
+from tests.e2e.browser import click_map, open_at, pictures, set_range, wait_for_app
 
 NO_EXCEPTION = '[data-testid="stException"]'
 
@@ -276,11 +276,6 @@ def test_a_desktop_shows_the_map_and_its_loss_charts_side_by_side(browser, serve
     assert right["left"] >= left["right"] and abs(right["top"] - left["top"]) < 60
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
     context.close()
-
-
-def pictures(page) -> list[bytes]:
-    charts = page.locator('[data-testid="stVegaLiteChart"]')
-    return [charts.nth(i).screenshot() for i in range(charts.count())]
 
 
 @pytest.mark.parametrize("query", ["/", "/?surface=rosenbrock"])
