@@ -48,7 +48,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -64,6 +63,9 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.e2e.browser import free_port  # noqa: E402  (needs ROOT on sys.path first)
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_LEARNERS = 400
 MAX_MINUTES = 10.0
@@ -344,16 +346,10 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def local_topology(replicas: int):
     """``deploy/run-local.sh REPLICAS PORT``: yields (url, server pids); stops it afterwards."""
-    port = free_port()
+    port = free_port(replicas + 1)  # nginx, then one per replica
     with tempfile.TemporaryDirectory(prefix="losslab-learners-") as run:
         env = {**os.environ, "LOSSLAB_RUN_DIR": run, "PYTHON": sys.executable}
         proc = subprocess.Popen(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -26,10 +27,35 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(count: int = 1) -> int:
+    """The first of ``count`` consecutive free loopback ports.
+
+    Chosen below the kernel's ephemeral range: a port the kernel hands out (bind to 0) can be
+    taken by any outgoing connection before the server we start binds it ("Port … is not
+    available"), and the ports after it were never checked at all."""
+    rng = random.Random()  # not seeded: parallel runs should not pick the same ports
+    low, high = 20000, max(20000 + 2 * count, _ephemeral_low() - count)
+    for _ in range(200):
+        first = rng.randrange(low, high)
+        if all(_bindable(first + i) for i in range(count)):
+            return first
+    raise RuntimeError(f"no {count} free consecutive ports in {low}-{high}")
 
 
 def wait_healthy(url: str, timeout: float = 60.0) -> None:

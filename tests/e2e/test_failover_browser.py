@@ -28,10 +28,11 @@ pytestmark = [
 def two_replicas(tmp_path):
     """deploy/run-local.sh 2 PORT; yields (url, run directory); stops everything afterwards."""
     run = tmp_path / "run"
+    port = free_port(3)  # nginx, then the two replicas
     proc = subprocess.Popen(
-        ["bash", str(ROOT / "deploy" / "run-local.sh"), "2", str(free_port())],
+        ["bash", str(ROOT / "deploy" / "run-local.sh"), "2", str(port)],
         env={**os.environ, "LOSSLAB_RUN_DIR": str(run), "PYTHON": sys.executable,
-             "LOSSLAB_FIRST_PORT": str(free_port()), "LOSSLAB_NGINX": NGINX},
+             "LOSSLAB_NGINX": NGINX},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
