@@ -87,6 +87,23 @@ def _compare_with_differences(s: Surface, fn, derivative, scale_of) -> int:
     return checked
 
 
+def _formula_text(latex: str) -> str:
+    """The formula with its layout (lines, alignment, spacing, bracket sizes) taken out."""
+    for layout in (r"\begin{aligned}", r"\end{aligned}", r"\qquad", r"\quad", r"\left",
+                   r"\right", r"\big", "\\\\", "{}", "&", " "):
+        latex = latex.replace(layout, "")
+    return latex.replace(r"\times", "")
+
+
+@pytest.mark.parametrize("name", [n for n in IDS if CASES[n].latex_narrow])
+def test_a_formula_set_for_a_phone_is_the_same_formula(name):
+    """The phone's shorter lines say what the desktop's line says, symbol for symbol."""
+    s = CASES[name]
+    assert s.latex_narrow.startswith(r"\begin{aligned}"), s.latex_narrow
+    assert s.latex_narrow.count("\\\\") >= 1
+    assert _formula_text(s.latex_narrow) == _formula_text(s.latex)
+
+
 @pytest.mark.parametrize("name", IDS)
 def test_surface_declares_its_facts(name):
     s = CASES[name]

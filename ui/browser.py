@@ -149,7 +149,12 @@ _FIT_JS = """
 # charts (a figure's panels) stack from PHONE_WIDTH down, not only below Streamlit's 640 px.
 _NARROW_CSS = """
 <style>
+  .st-key-formula-narrow { display: none !important; }
   @media (max-width: 700px) {
+    /* A formula a phone can read whole: a little smaller, in shorter lines where it has them. */
+    .katex-display > .katex { font-size: 1em; }
+    .st-key-formula-wide { display: none !important; }
+    .st-key-formula-narrow { display: flex !important; }
     [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]
                                           [data-testid="stVegaLiteChart"]) { flex-wrap: wrap; }
     [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]

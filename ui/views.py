@@ -66,7 +66,13 @@ def formula_block(scene: Scene, *, brief: bool = False) -> None:
                 for line in row if isinstance(row, (list, tuple)) else [row]:
                     st.latex(line)
     elif surface.latex and not brief:
-        st.latex(surface.latex)
+        if surface.latex_narrow:  # both drawn, the browser shows the one that fits its width
+            with st.container(key="formula-wide"):
+                st.latex(surface.latex)
+            with st.container(key="formula-narrow"):
+                st.latex(surface.latex_narrow)
+        else:
+            st.latex(surface.latex)
     for note in scene.notes:
         st.info(plain(note))
     if compiled is None and surface.teaches:

@@ -65,7 +65,9 @@ class Surface:
         minimizers: known global minimisers, each a tuple of ``dim`` floats (may be empty).
         optimal_value: loss at the minimisers, or ``None`` when unknown.
         smooth: whether the loss is twice differentiable everywhere in the window.
-        latex: the formula, as LaTeX.
+        latex: the formula, as LaTeX, set to fit a desktop column (~900 px).
+        latex_narrow: the same formula in shorter lines (``aligned``) for a phone-width
+            column (~350 px), where ``latex`` would not fit; empty when it does.
         teaches: one sentence on what the surface teaches.
         axis_labels: parameter names, ``("w",)`` or ``("w1", "w2")``.
         params: the settings the surface was built with (``{"x": 2.0, "y_true": 4.0}``).
@@ -89,6 +91,7 @@ class Surface:
     optimal_value: float | None = None
     smooth: bool = True
     latex: str = ""
+    latex_narrow: str = ""
     teaches: str = ""
     axis_labels: tuple[str, ...] = ()
     params: Mapping[str, float | int | str] = field(default_factory=dict)

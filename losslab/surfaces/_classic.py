@@ -172,6 +172,8 @@ def beale() -> Surface:
         optimal_value=0.0,
         latex=r"L(w_1,w_2) = (1.5 - w_1 + w_1 w_2)^2 + (2.25 - w_1 + w_1 w_2^2)^2"
         r" + (2.625 - w_1 + w_1 w_2^3)^2",
+        latex_narrow=r"\begin{aligned} L(w_1,w_2) ={}& (1.5 - w_1 + w_1 w_2)^2 \\"
+        r" &+ (2.25 - w_1 + w_1 w_2^2)^2 \\ &+ (2.625 - w_1 + w_1 w_2^3)^2 \end{aligned}",
         teaches="Steep walls around a flat basin: gradients span many orders of magnitude, so a "
         "fixed learning rate is either too slow in the basin or explodes on the walls.",
         axis_labels=AXES_W1_W2,
@@ -302,9 +304,14 @@ def goldstein_price() -> Surface:
         window=((-2.0, 2.0), (-2.0, 2.0)),
         minimizers=((0.0, -1.0),),
         optimal_value=3.0,
-        latex=r"L = \left[1 + (w_1 + w_2 + 1)^2 (19 - 14w_1 + 3w_1^2 - 14w_2 + 6w_1w_2"
-        r" + 3w_2^2)\right] \left[30 + (2w_1 - 3w_2)^2 (18 - 32w_1 + 12w_1^2 + 48w_2"
-        r" - 36w_1w_2 + 27w_2^2)\right]",
+        latex=r"\begin{aligned} L ={}& \left[1 + (w_1 + w_2 + 1)^2 (19 - 14w_1 + 3w_1^2"
+        r" - 14w_2 + 6w_1w_2 + 3w_2^2)\right] \\ &\times \left[30 + (2w_1 - 3w_2)^2"
+        r" (18 - 32w_1 + 12w_1^2 + 48w_2 - 36w_1w_2 + 27w_2^2)\right] \end{aligned}",
+        latex_narrow=r"\begin{aligned} L ={}& \big[1 + (w_1 + w_2 + 1)^2 \\"
+        r" &\quad\times (19 - 14w_1 + 3w_1^2 - 14w_2 \\ &\qquad + 6w_1w_2 + 3w_2^2)\big] \\"
+        r" &\times \big[30 + (2w_1 - 3w_2)^2 \\"
+        r" &\quad\times (18 - 32w_1 + 12w_1^2 + 48w_2 \\ &\qquad - 36w_1w_2 + 27w_2^2)\big]"
+        r" \end{aligned}",
         teaches="Values spanning six orders of magnitude and several local minima: why losses "
         "are often drawn on a log scale, and why the step size must adapt.",
         axis_labels=AXES_W1_W2,

@@ -142,6 +142,9 @@ def ackley() -> Surface:
         smooth=False,
         latex=r"L = -20\exp\!\left(-0.2\sqrt{\tfrac12(w_1^2 + w_2^2)}\right)"
         r" - \exp\!\left(\tfrac12(\cos 2\pi w_1 + \cos 2\pi w_2)\right) + 20 + e",
+        latex_narrow=r"\begin{aligned} L ={}& -20\exp\!\left(-0.2\sqrt{\tfrac12(w_1^2 + w_2^2)}"
+        r"\right) \\ &- \exp\!\left(\tfrac12(\cos 2\pi w_1 + \cos 2\pi w_2)\right) + 20 + e"
+        r" \end{aligned}",
         teaches="A nearly flat, bumpy plain around one deep funnel: the local gradient says "
         "little about where the global minimum is.",
         axis_labels=AXES_W1_W2,
@@ -286,6 +289,8 @@ def mccormick() -> Surface:
         minimizers=((0.5 - math.pi / 3, -0.5 - math.pi / 3),),
         optimal_value=-math.sqrt(3.0) / 2 - math.pi / 3,
         latex=r"L(w_1,w_2) = \sin(w_1 + w_2) + (w_1 - w_2)^2 - 1.5w_1 + 2.5w_2 + 1",
+        latex_narrow=r"\begin{aligned} L(w_1,w_2) ={}& \sin(w_1 + w_2) + (w_1 - w_2)^2 \\"
+        r" &- 1.5w_1 + 2.5w_2 + 1 \end{aligned}",
         teaches="A minimum is only a minimum on its domain: inside the box the valley has a "
         "floor, outside it the loss falls without end.",
         axis_labels=AXES_W1_W2,
