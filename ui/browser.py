@@ -103,19 +103,41 @@ _FIT_JS = """
   if (window.__losslabFit) return;
   window.__losslabFit = true;
   const MAX = __MAX__, PHONE = __PHONE__;
-  const fitOne = (chart, narrow, presenter) => {
+  // A figure's size in its spec, and the block whose width it may take.
+  const measure = (chart) => {
     const svg = chart.querySelector('svg.marks');
-    if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return;
+    if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return null;
     const w = svg.viewBox.baseVal.width, h = svg.viewBox.baseVal.height;
     const block = chart.closest('[data-testid="stVerticalBlock"]') || chart.parentElement;
-    if (!w || !h || !block) return;
+    if (!w || !h || !block) return null;
     if (!watched.has(block)) { watched.add(block); resized.observe(block); }
-    if (!block.clientWidth) return;  // hidden (a folded panel): fitted when it opens
-    let scale = Math.min(block.clientWidth / w, narrow ? 1 : MAX);
-    if (presenter) scale = Math.min(scale, (window.innerHeight - 56) / h);
+    if (!block.clientWidth) return null;  // hidden (a folded panel): fitted when it opens
+    return {svg, w, h, block};
+  };
+  const apply = ({svg, w, h}, scale) => {
     const width = Math.floor(w * scale) + 'px', height = Math.floor(h * scale) + 'px';
     if (svg.style.width !== width) svg.style.width = width;
     if (svg.style.height !== height) svg.style.height = height;
+  };
+  // In presenter mode the panels of one figure (side by side in a row) share one height
+  // limit, the tallest one's: the figure fits the projector whole and its panels read at one
+  // size (a tall map was drawn smaller than the loss charts beside it, which overflowed).
+  const presenterLimit = (charts) => {
+    const rows = new Map();
+    charts.forEach(chart => {
+      const m = measure(chart);
+      if (!m) return;
+      const row = chart.closest('[data-testid="stHorizontalBlock"]') || chart;
+      rows.set(row, Math.min(rows.get(row) ?? Infinity, (window.innerHeight - 56) / m.h));
+    });
+    return (chart) => rows.get(chart.closest('[data-testid="stHorizontalBlock"]') || chart);
+  };
+  const fitOne = (chart, narrow, limit) => {
+    const m = measure(chart);
+    if (!m) return;
+    let scale = Math.min(m.block.clientWidth / m.w, narrow ? 1 : MAX);
+    if (limit) scale = Math.min(scale, limit(chart) ?? Infinity);
+    apply(m, scale);
   };
   let queued = false;
   const watched = new WeakSet();
@@ -126,9 +148,9 @@ _FIT_JS = """
     requestAnimationFrame(() => {
       queued = false;
       const narrow = window.innerWidth < PHONE;
-      const presenter = !!document.querySelector('.losslab-presenter');
-      document.querySelectorAll('[data-testid="stVegaLiteChart"]')
-        .forEach(chart => fitOne(chart, narrow, presenter));
+      const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+      const limit = document.querySelector('.losslab-presenter') ? presenterLimit(charts) : null;
+      charts.forEach(chart => fitOne(chart, narrow, limit));
     });
   };
   // A new chart, or a chart whose size changed (a longer legend): only those mutations count,

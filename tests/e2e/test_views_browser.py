@@ -146,7 +146,8 @@ CHART_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteCha
     + ' [data-testid=stVegaLiteChart] svg.marks')].map(e => {
       const r = e.getBoundingClientRect();
       const box = e.viewBox && e.viewBox.baseVal;
-      return {right: r.right, width: r.width, scale: box && box.width ? r.width / box.width : 1};
+      return {right: r.right, width: r.width, height: r.height,
+              scale: box && box.width ? r.width / box.width : 1};
     })"""
 
 
@@ -220,13 +221,17 @@ def test_a_narrow_desktop_column_shrinks_the_figure_instead_of_scrolling(browser
 
 
 def test_a_presenter_figure_fits_the_projector(browser, server_url):
+    """Every panel of the figure fits a 1280×720 projector, and the panels side by side are
+    drawn at one scale (the tall map was smaller than the loss charts, which overflowed)."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.goto(server_url + "/?surface=rosenbrock&present=1")
-    wait_for_app(page, charts=1)
+    wait_for_app(page, charts=2)
     page.wait_for_timeout(1000)
-    figure = page.locator('[data-testid="stVegaLiteChart"] svg.marks').first.bounding_box()
-    assert figure["width"] <= 1280 and figure["height"] <= 720, figure
+    boxes = page.evaluate(CHART_BOXES)
+    assert len(boxes) == 2, boxes
+    assert all(b["right"] <= 1280 and b["height"] <= 720 - 56 + 1 for b in boxes), boxes
+    assert abs(boxes[0]["scale"] - boxes[1]["scale"]) < 0.01, boxes
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
     context.close()
 
