@@ -126,7 +126,8 @@ def _newton(value: Fn, grad: Fn, hessian: Fn, start: Array) -> Array | None:
     Steps solve ``(H + εI)·d = −g`` (ε tiny, for a singular H) and are halved until the
     Armijo condition holds; a step that is not a descent direction falls back to ``−g``.
     The gradient counts as vanished when each coordinate is within ``_TIGHT`` of its starting
-    size or within what rounding allows at that point (``_attainable``), whichever is larger.
+    size or within what rounding allows at that point (``_attainable``), whichever is larger;
+    also, within ``_LOOSE``, once a step no longer halves it (its rounding noise is reached).
     """
     p = np.array(start, dtype=float)
     f, g = float(value(p)), grad(p)
@@ -135,10 +136,18 @@ def _newton(value: Fn, grad: Fn, hessian: Fn, start: Array) -> Array | None:
     def vanished(p: Array, g: Array, h: Array, relative: float) -> bool:
         return bool(np.all(np.abs(g) <= np.maximum(relative * scale, _attainable(h, p))))
 
+    previous = np.inf
     for _ in range(200):
         h = hessian(p)
         if vanished(p, g, h, _TIGHT):
             return p
+        size = float(np.max(np.abs(g)))
+        if size > 0.5 * previous and vanished(p, g, h, _LOOSE):
+            # Newton halves the gradient at least once it converges: a step that did not is
+            # at the noise of the gradient's own sum over the rows (logistic rows stop near
+            # 1e-12), where more steps cannot improve the point (they ran to the limit).
+            return p
+        previous = size
         ridge = 1e-12 * (1.0 + abs(float(np.trace(h))))
         try:
             d = np.linalg.solve(h + ridge * np.eye(p.size), -g)
