@@ -437,4 +437,6 @@ def test_the_page_asks_nothing_of_any_other_server(browser, server_url):
         wait_for_app(page, charts=2, timeout=60_000)
         page.wait_for_timeout(1500)
     assert elsewhere == []
+    icon = page.evaluate("() => document.querySelector('link[rel~=icon]')?.href || ''")
+    assert icon.startswith("data:image/svg+xml"), icon  # drawn inline, no emoji catalogue
     context.close()
