@@ -20,6 +20,9 @@ from losslab.settings import CUSTOM
 from ui import browser, classroom, scene, sidebar, state, views
 from ui.text import plain
 
+# isort: split
+from ui import imported  # noqa: F401  (last: it freezes what the imports allocated)
+
 TITLE = "losslab — loss surfaces and gradients"
 # A falling loss curve over a grid, drawn inline: an emoji icon made Streamlit load its emoji
 # catalogue (~60 ms of a cold start), a Material icon is fetched from another server.
