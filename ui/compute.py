@@ -191,7 +191,7 @@ def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
              start: tuple[float, ...], steps: int, rates: Sequence[float]
              ) -> list[descent.History]:
     """The run (full batch, constant rate) at each of ``rates``: a rung of the ladder from
-    its cached page (each page read once), any other rate run on its own."""
+    its cached page (each page read once), any other rate run on its own (``one_run``)."""
     size = _page_size(optimizer)
     pages: dict[int, dict[float, descent.History]] = {}
     out = []
@@ -199,9 +199,9 @@ def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
         rung = _RUNG.get(rate)
         if rung is not None and rate not in _page_rates(optimizer, rung // size):
             rung = None  # a rung outside the optimiser's range is on no page: run it alone
-        if rung is None:
-            made = optimizers.make(optimizer, **{**dict(hyperparams), "learning_rate": rate})
-            out.append(descent.run(_surface(*surface), made, start=start, steps=steps))
+        if rung is None:  # the run the scene itself reads (``one_run``): computed once
+            spec = (optimizer, tuple(sorted({**dict(hyperparams), "learning_rate": rate}.items())))
+            out.append(one_run(surface, spec, start, steps, ("constant", steps, ()), 0, 0))
             continue
         page = rung // size
         if page not in pages:
