@@ -148,7 +148,7 @@ def one_run(
     hyperparams = dict(kwargs)
     rate = hyperparams.pop("learning_rate", None)
     full_batch = batch <= 0 or _surface(*surface).data is None
-    if rate in _RUNG and full_batch and settings.schedule_from_key(schedule) is None:
+    if _on_page(name, rate) and full_batch and settings.schedule_from_key(schedule) is None:
         return at_rates(surface, name, tuple(sorted(hyperparams.items())), start, steps,
                         (rate,))[0]
     return run_on(_surface(*surface), [spec], [start], steps, schedule, batch, seed)[0]
@@ -187,6 +187,13 @@ def ladder_page(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
     return ladder.run_rates(_surface(*surface), made, rates=rates, start=start, steps=steps)
 
 
+def _on_page(optimizer: str, rate: float) -> bool:
+    """Whether ``rate`` is a rung on one of ``optimizer``'s ladder pages (a rung outside the
+    optimiser's range is on none)."""
+    rung = _RUNG.get(rate)
+    return rung is not None and rate in _page_rates(optimizer, rung // _page_size(optimizer))
+
+
 def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
              start: tuple[float, ...], steps: int, rates: Sequence[float]
              ) -> list[descent.History]:
@@ -196,9 +203,7 @@ def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
     pages: dict[int, dict[float, descent.History]] = {}
     out = []
     for rate in rates:
-        rung = _RUNG.get(rate)
-        if rung is not None and rate not in _page_rates(optimizer, rung // size):
-            rung = None  # a rung outside the optimiser's range is on no page: run it alone
+        rung = _RUNG.get(rate) if _on_page(optimizer, rate) else None
         if rung is None:  # the run the scene itself reads (``one_run``): computed once
             spec = (optimizer, tuple(sorted({**dict(hyperparams), "learning_rate": rate}.items())))
             out.append(one_run(surface, spec, start, steps, ("constant", steps, ()), 0, 0))
