@@ -350,6 +350,8 @@ def test_the_data_chart_shows_the_rows_and_each_model_at_the_step(kind):
     assert "datum.step <= step" in transforms
     assert [p["name"] for p in spec["params"]] == ["step"]
     assert all(math.isfinite(v) for v in _numbers(spec["datasets"]))
+    # The runs' legend under the plot, not beside it (a phone drew the figure at half size).
+    assert model["encoding"]["color"]["legend"]["orient"] == "bottom"
 
 
 def test_the_data_chart_draws_at_most_two_thousand_rows():

@@ -305,11 +305,11 @@ def _loss_legend_fill(raster: Raster) -> alt.Fill:
 
 
 def _optimizer_encodings(
-    names: list[str], labels_from: str | None = None
+    names: list[str], labels_from: str | None = None, **legend_props: object
 ) -> dict[str, alt.FieldChannelMixin]:
     """Colour, dash and marker per run, in one legend (labels read from ``labels_from``'s rows
-    when given: see ``run_legend``)."""
-    legend = run_legend("Optimiser", labels_from, symbolStrokeWidth=2)
+    when given: see ``run_legend``; ``legend_props`` place it)."""
+    legend = run_legend("Optimiser", labels_from, symbolStrokeWidth=2, **legend_props)
     field, domain = run_field(names, labels_from)
     n = len(names)
     return {
@@ -635,7 +635,10 @@ def data_space_chart(
         samples = 2 if not classify else 60
         dx = (x_hi - x_lo) / (samples - 1)
         linear = "datum.w * datum.x + datum.b"
-        enc = _optimizer_encodings([name for name, *_ in _runs(histories, MAX_PATH_POINTS)])
+        # The legend under the plot: beside it, its long labels made the figure ~700 px wide,
+        # drawn at half size on a phone.
+        enc = _optimizer_encodings([name for name, *_ in _runs(histories, MAX_PATH_POINTS)],
+                                   orient="bottom", direction="vertical")
         layers.append(
             current.transform_calculate(x=f"sequence({x_lo!r}, {x_hi + dx / 2!r}, {dx!r})")
             .transform_flatten(["x"])
