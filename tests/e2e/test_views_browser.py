@@ -173,24 +173,24 @@ FORMULAS = """() => [...document.querySelectorAll('.katex-display')]
                 width: e.scrollWidth, room: e.clientWidth}))"""
 
 
-@pytest.mark.parametrize(("surface", "phone_lines"), [
-    ("goldstein_price", 6),  # the longest formula: in six lines on a phone, two on a desktop
-    ("six_hump_camel", 0),  # the longest that fits a phone in one line
+@pytest.mark.parametrize(("surface", "viewport", "lines"), [
+    ("goldstein_price", "phone", 6),  # the longest formula: six lines on a phone,
+    ("goldstein_price", "desktop", 2),  # two on a desktop
+    ("six_hump_camel", "phone", 0),  # the longest that fits a phone in one line
 ])
-def test_every_formula_fits_its_column_whole(browser, server_url, surface, phone_lines):
+def test_every_formula_fits_its_column_whole(browser, server_url, surface, viewport, lines):
     """A formula too long for a phone's column is set in shorter lines there (it was cut off
     at the screen's edge, to be scrolled inside its box); on a desktop it keeps its width."""
-    for viewport, lines in ((PHONE, phone_lines), (DESKTOP, 2 if phone_lines else 0)):
-        context = browser.new_context(viewport=viewport)
-        page = context.new_page()
-        page.goto(server_url + "/?surface=" + surface)
-        wait_for_app(page, charts=1)
-        formulas = page.evaluate(FORMULAS)
-        assert len(formulas) == 1, formulas
-        assert formulas[0]["width"] <= formulas[0]["room"] + 2, (viewport, formulas)
-        assert formulas[0]["lines"] == lines, (viewport, formulas)
-        assert formulas[0]["text"].startswith("L"), formulas
-        context.close()
+    context = browser.new_context(viewport=PHONE if viewport == "phone" else DESKTOP)
+    page = context.new_page()
+    page.goto(server_url + "/?surface=" + surface)
+    wait_for_app(page, charts=1)
+    formulas = page.evaluate(FORMULAS)
+    assert len(formulas) == 1, formulas
+    assert formulas[0]["width"] <= formulas[0]["room"] + 2, formulas
+    assert formulas[0]["lines"] == lines, formulas
+    assert formulas[0]["text"].startswith("L"), formulas
+    context.close()
 
 
 def test_the_map_grows_with_a_wide_desktop_column_and_stays_square(page, server_url):
