@@ -17,7 +17,7 @@ from tests import chartdata
 from tests.permalink_corpus import HEAVY_LINKS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-EXAMPLES = int(os.environ.get("LOSSLAB_FUZZ_EXAMPLES", "150"))  # ~0.7–0.9 s each
+EXAMPLES = int(os.environ.get("LOSSLAB_FUZZ_EXAMPLES", "120"))  # ~0.7–1.1 s each
 
 FORMULAS = (
     "(w*x - y)^2",
