@@ -32,20 +32,12 @@ side.slider("Target y", 0.0, 8.0, 4.0, help="y")
 low, high = side.columns(2)
 low.number_input("w from", value=-1.0, help="from")
 high.number_input("w to", value=3.0, help="to")
-with side.expander("Class mode"):
-    st.text_input("Class name")
-    st.button("Start a class")
-    st.caption("A class shares one lesson with every learner.")
+# Folded panels draw their widgets only once opened, as the app's do: their headers only here.
+side.expander("Class mode", key="class", on_change="rerun")
 side.subheader("Optimisers")
 side.number_input("How many to compare", 1, 4, 1, help="runs")
-with side.expander("Optimiser settings"):
-    for name in ("Momentum μ", "Nesterov μ", "RMSProp ρ", "Adam β1", "Adam β2", "AdamW decay"):
-        st.number_input(name, value=0.9)
-with side.expander("Learning-rate schedule"):
-    st.selectbox("Schedule", ["constant", "step"])
-    st.number_input("Decay factor γ", value=0.5)
-with side.expander("Display"):
-    st.checkbox("Draw the gradient field")
+for name in ("Optimiser settings", "Learning-rate schedule", "Display"):
+    side.expander(name, key=name, on_change="rerun")
 side.selectbox("Optimiser", ["Gradient descent (SGD)", "Momentum", "Adam"])
 side.number_input("Start w", value=-1.0, help="start")
 side.number_input("Steps", 1, 1000, 30, help="steps")

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from losslab import lessons, surfaces
 from tests import chartdata
+from tests.apppage import open_panel
 from tests.permalink_corpus import MALFORMED_LINKS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -83,6 +84,7 @@ def test_the_ravine_angle_huber_delta_and_rmsprop_decay_controls_reach_the_link(
     at = open_app({"surface": "ravine", "opt": "rmsprop"})
     at.slider(key="w_angle").set_value(45.0).run()
     assert at.query_params["angle"] in ("45", ["45"])
+    open_panel(at, "x_optimizer_settings")
     at.number_input(key="w_decay").set_value(0.9).run()
     assert at.query_params["decay"] in ("0.9", ["0.9"])
     at = open_app({"surface": "linear_regression", "loss": "huber"})

@@ -52,6 +52,7 @@ def pick_step(at, run: int, update: int):
 def test_the_ledger_explains_the_picked_run_with_its_numbers(run):
     at = open_app(opt="sgd,momentum", lr="0.05,0.02", steps="10")
     open_panel(at, "x_ledger")
+    open_panel(at, "x_optimizer_settings")
     pick_step(at, run, 3)
     name, lr = [("sgd", 0.05), ("momentum", 0.02)][run]
     hyper = {"momentum": float(widget(at, "w_momentum").value)} if name == "momentum" else {}
@@ -169,3 +170,35 @@ def test_the_share_link_reopens_the_same_view():
     assert starts(again) == starts(at)
     assert legend_names(again) == legend_names(at)
     np.testing.assert_allclose(drawn_path(again), drawn_path(at))
+
+
+def test_folded_sidebar_panels_draw_no_widgets_and_keep_their_settings():
+    at = open_app(opt="momentum", steps="10")
+    assert widget(at, "w_momentum") is None, "folded, the panel's widgets are not drawn"
+    open_panel(at, "x_optimizer_settings")
+    widget(at, "w_momentum").set_value(0.5)
+    ok(at.run())
+    at.session_state["x_optimizer_settings"] = False  # folded again
+    ok(at.run())
+    assert widget(at, "w_momentum") is None
+    assert at.query_params["mom"] in ("0.5", ["0.5"])
+    assert at.session_state["settings"].momentum == 0.5
+    open_panel(at, "x_optimizer_settings")
+    assert widget(at, "w_momentum").value == 0.5
+
+
+def test_the_gradient_field_stays_on_while_the_display_panel_is_folded():
+    def arrows(at) -> bool:
+        return any('"triangle"' in c.proto.spec for c in charts(at))
+
+    at = open_app(surface="rosenbrock")
+    assert not arrows(at)
+    open_panel(at, "x_display")
+    widget(at, "show_field").set_value(True)
+    ok(at.run())
+    assert arrows(at)
+    at.session_state["x_display"] = False
+    ok(at.run())
+    assert widget(at, "show_field") is None and arrows(at)
+    open_panel(at, "x_display")
+    assert widget(at, "show_field").value is True

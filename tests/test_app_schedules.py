@@ -12,7 +12,16 @@ from streamlit.testing.v1 import AppTest
 from losslab import descent, lessons, optimizers, schedules, surfaces
 from losslab.settings import optimizer_kwargs, surface_params
 from tests import chartdata
+from tests.apppage import open_panel
 from tests.test_app import open_app
+
+SCHEDULE_PANEL = "x_schedule"
+"""The sidebar's folded "Learning-rate schedule" panel: its widgets are drawn once it is open."""
+
+
+def open_schedules(query: dict[str, str]) -> AppTest:
+    """The page from ``query`` with the schedule panel unfolded, as a learner opens it."""
+    return open_panel(open_app(query), SCHEDULE_PANEL)
 
 NEW_SCHEDULES = ("onecycle", "plateau", "polynomial", "restarts")
 LINK = {"surface": "rosenbrock", "opt": "sgd,adam", "steps": "120"}
@@ -58,7 +67,7 @@ def sidebar_captions(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("name", NEW_SCHEDULES)
 def test_picking_a_schedule_draws_the_rates_it_gives(name):
-    at = open_app(STALLING if name == "plateau" else LINK)
+    at = open_schedules(STALLING if name == "plateau" else LINK)
     assert rate_rows(at) is None, "a constant rate draws no rate chart"
     at.selectbox(key="w_schedule").set_value(name).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -83,7 +92,7 @@ def test_picking_a_schedule_draws_the_rates_it_gives(name):
 
 
 def test_one_cycle_climbs_and_anneals_and_moves_the_momentum():
-    at = open_app({**LINK, "sched": "onecycle"})
+    at = open_schedules({**LINK, "sched": "onecycle"})
     rows = rate_rows(at)
     adam = direct_runs(at, schedules.build("onecycle", 120))[1]
     drawn = rows[rows["run"] == "2"]
@@ -98,7 +107,7 @@ def test_one_cycle_climbs_and_anneals_and_moves_the_momentum():
 
 
 def test_changing_a_schedule_setting_changes_the_chart_and_the_link():
-    at = open_app({**LINK, "sched": "onecycle"})
+    at = open_schedules({**LINK, "sched": "onecycle"})
     before = rate_rows(at)
     at.number_input(key="w_pct").set_value(0.6).run()
     assert not at.exception
@@ -109,7 +118,7 @@ def test_changing_a_schedule_setting_changes_the_chart_and_the_link():
 
 
 def test_polynomial_decay_spans_the_run_unless_given_its_steps():
-    at = open_app({**LINK, "sched": "polynomial"})
+    at = open_schedules({**LINK, "sched": "polynomial"})
     assert at.number_input(key="w_iters").value is None  # empty: the whole run
     at.number_input(key="w_iters").set_value(30).run()
     assert at.query_params["iters"] in ("30", ["30"])
@@ -129,19 +138,23 @@ def test_a_schedule_link_opens_with_it_in_the_sidebar_and_round_trips(query, wid
     at = open_app(link)
     link_warnings = [w.value for w in at.warning if "link could not be used" in w.value]
     assert not link_warnings, link_warnings
+    assert "w_schedule" not in at.session_state, "the panel is folded: its widgets wait"
+    s = at.session_state["settings"]
+    params = {p.name: getattr(s, p.key) for p in schedules.SPECS[query["sched"]].params}
+    # folded, the link's schedule still shapes the runs, and the link keeps it
+    assert_chart_shows(rate_rows(at), direct_runs(
+        at, schedules.build(query["sched"], s.steps, **params)))
+    open_panel(at, SCHEDULE_PANEL)
     assert at.selectbox(key="w_schedule").value == query["sched"]
     found = [w for w in (*at.number_input, *at.selectbox) if w.key == widget]
     assert found and found[0].value == value
     assert {k: at.query_params[k] for k in at.query_params} in (
         link, {k: [v] for k, v in link.items()})
-    s = at.session_state["settings"]
-    params = {p.name: getattr(s, p.key) for p in schedules.SPECS[query["sched"]].params}
-    assert_chart_shows(rate_rows(at), direct_runs(
-        at, schedules.build(query["sched"], s.steps, **params)))
+    assert at.session_state["settings"] == s
 
 
 def test_the_plateau_lesson_shows_the_rescue_with_the_runs_numbers():
-    at = open_app({"lesson": "plateau"})
+    at = open_schedules({"lesson": "plateau"})
     assert at.selectbox(key="w_schedule").value == "plateau"
     at.button(key="skip").click().run()
     assert not at.exception
@@ -163,7 +176,7 @@ def test_the_plateau_lesson_shows_the_rescue_with_the_runs_numbers():
 
 
 def test_the_plateau_lessons_run_bounces_for_ever_at_a_constant_rate():
-    at = open_app({"lesson": "plateau"})
+    at = open_schedules({"lesson": "plateau"})
     at.button(key="skip").click().run()
     at.selectbox(key="w_schedule").set_value("constant").run()
     assert not at.exception

@@ -18,6 +18,7 @@ from tests.apppage import (
     number_after,
     ok,
     open_app,
+    open_panel,
     path_rows,
     runs_of,
     sidebar_text,
@@ -154,7 +155,7 @@ def test_the_sweep_keeps_rates_within_what_the_optimiser_accepts():
     ],
 )
 def test_a_schedule_picked_in_the_sidebar_shapes_the_run(schedule, controls, make):
-    at = open_app(surface="booth", lr="0.05")
+    at = open_panel(open_app(surface="booth", lr="0.05"), "x_schedule")
     at.selectbox(key="w_schedule").set_value(schedule)
     ok(at.run())
     for key, value in controls.items():

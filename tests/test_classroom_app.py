@@ -65,6 +65,9 @@ def run_is_drawn(at: AppTest) -> bool:
 
 def test_opening_a_class_turns_the_page_into_the_presenters_view(engine):
     at = open_page()
+    assert "class_open" not in [b.key for b in at.button], "class mode waits folded"
+    at.session_state["x_class"] = True  # the teacher unfolds "Class mode"
+    at.run()
     at.button(key="class_open").click().run()
     assert not at.exception
     code = at.session_state["class_code"]

@@ -307,7 +307,12 @@ def _join_typed() -> None:
 
 
 def _sidebar_panel(s: Settings) -> None:
-    panel = st.sidebar.expander("Class mode", expanded=active())
+    if active():
+        panel = st.sidebar.expander("Class mode", expanded=True)
+    else:  # folded until a teacher or a student opens it: its widgets are drawn only then
+        panel = st.sidebar.expander("Class mode", key="x_class", on_change="rerun")
+        if not panel.open:
+            return
     with panel:
         if not active():
             lesson_id = s.lesson if s.lesson != NO_LESSON else lessons.LESSON_IDS[0]

@@ -39,7 +39,20 @@ VIEW_LABELS = {
     "nn": "Neural network",
 }
 FIELD_KEY = "show_field"
-"""Session-only display choice (not part of the link): draw the gradient field."""
+"""Session-only display choice (not part of the link): draw the gradient field. Its toggle is
+drawn only while the Display panel is open; ``FIELD_KEPT`` holds the choice meanwhile."""
+FIELD_KEPT = "gradient_field"
+
+
+def folded(label: str, key: str, container=None):
+    """A sidebar panel whose widgets are drawn only while it is open, or ``None`` while folded.
+
+    Folded panels hold settings a learner changes now and then. Drawn hidden, their ~13
+    widgets cost the browser ~100 ms before the first chart and every full rerun the server's
+    widget registration; folded, their settings keep the values the link or the learner gave
+    them (``seed``). Opening one reruns the page once to draw its widgets."""
+    panel = (container or st.sidebar).expander(label, key=key, on_change="rerun")
+    return panel if panel.open else None
 
 
 def surface_title(name: str) -> str:
@@ -215,8 +228,9 @@ def shared_settings(s: Settings, names: list[str]) -> dict[str, object]:
     used = {hp.name for n in names for hp in optimizers.HYPERPARAMS[n]}
     shared = [n for n in SHARED if n in used]
     changes: dict[str, object] = {}
-    if shared:
-        with st.sidebar.expander("Optimiser settings"):
+    panel = folded("Optimiser settings", "x_optimizer_settings") if shared else None
+    if panel is not None:
+        with panel:
             for n in shared:
                 changes[n] = _number(st, n, s, step=0.01 if n != "beta2" else 0.0001,
                                      format="%g", label=f"{FIELD[n].label} ({_users(n)})")
@@ -250,8 +264,10 @@ def settings_controls(s: Settings, view: str) -> dict[str, object]:
         ))
         changes.update(resized(s, count))
     changes.update(shared_settings(s, list(settings.OPTIMIZER_NAMES)))
-    with side.expander("Learning-rate schedule"):
-        changes.update(schedule_controls(s))
+    panel = folded("Learning-rate schedule", "x_schedule")
+    if panel is not None:
+        with panel:
+            changes.update(schedule_controls(s))
     display, _ = display_controls(s, view)
     changes.update(display)
     return changes
@@ -295,20 +311,25 @@ def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
 
 def display_controls(s: Settings, view: str) -> tuple[dict[str, object], bool]:
     """Resolution and presenter mode (settings), and the gradient field (this session only)."""
-    side = st.sidebar
     changes: dict[str, object] = {}
-    field = False
-    with side.expander("Display"):
+    field = bool(st.session_state.get(FIELD_KEPT))
+    panel = folded("Display", "x_display")
+    if panel is None:
+        return changes, field
+    with panel:
         if view in ("surface", "sweep"):
             changes["resolution"] = _number(
                 st, "resolution", s, slider=True, step=10, min_value=20,
                 help="Points per axis of the surface image (up to 400 × 400).",
             )
         if view in ("surface", "sweep"):
+            if FIELD_KEY not in st.session_state:
+                st.session_state[FIELD_KEY] = field
             field = st.toggle(
                 "Gradient field", key=FIELD_KEY,
                 help="Arrows pointing downhill (−gradient) on a coarse lattice over the map.",
             )
+            st.session_state[FIELD_KEPT] = field
         changes["presenter"] = st.toggle(
             "Presenter mode", key=seed("presenter", s.presenter), help=FIELD["presenter"].help
         )
@@ -440,7 +461,7 @@ def controls(s: Settings) -> Controls:
         changes.update(display)
     else:
         changes.update(run_controls(s, dim, data_driven))
-    return Controls(_applied(s, changes), slot, bool(st.session_state.get(FIELD_KEY)))
+    return Controls(_applied(s, changes), slot, bool(st.session_state.get(FIELD_KEPT)))
 
 
 def _applied(s: Settings, changes: dict[str, object]) -> Settings:

@@ -447,3 +447,12 @@ def _rebuild(
     **constants: float,
 ) -> Surface:
     return parse(text, constants=constants, window=window, cpu_seconds=cpu_seconds)
+
+
+# The first formula a process prepares also loads what sympy imports lazily (lambdify's NumPy
+# namespace, the code printers and their modules): ~0.3 s of CPU, most of the 0.5 s that
+# ``PREPARE_SECONDS`` allows. A formula prepared in a forked child (``cpu_limit``) paid it every
+# time, until the parent had prepared one itself; on a slower CPU, or traced by coverage, the
+# app's own example formula was refused. So one is prepared here, when this module is imported
+# (the app imports it only once a formula is used).
+compile_expression("(w*x - y)^2 + abs(w) + sin(w) + sigmoid(w)")
