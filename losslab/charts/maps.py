@@ -536,15 +536,13 @@ def _path_layers_from(
         tip.append(alt.Tooltip("note:N", title="run"))
     walked, current = alt.Chart(paths), alt.Chart(paths)
     arrow_base = alt.Chart(arrows)
-    fade: alt.Opacity | alt.ValueChannelMixin = alt.value(0.9)
     if step_param is not None:
+        # Nothing drawn up to the step depends on the step itself (no fading by age): a move
+        # then only adds or removes points, instead of encoding every drawn point again (with
+        # its tooltip) in the browser's expression interpreter, ~100 ms a move at 300 steps.
         walked = walked.transform_filter(f"datum.step <= {step_param.name}")
         current = current.transform_filter(_current_filter(step_param))
         arrow_base = arrow_base.transform_filter(_current_filter(step_param))
-        longest = shape.longest
-        walked = walked.transform_calculate(age=f"{step_param.name} - datum.step")
-        fade = alt.Opacity("age:Q", legend=None, scale=alt.Scale(
-            domain=[0, max(5, longest // 3)], range=[1.0, 0.25], clamp=True))
     else:
         current = current.transform_filter("datum.next_step > " + str(MAX_STEPS))
         arrow_base = arrow_base.transform_filter("datum.next_step > " + str(MAX_STEPS))
@@ -555,7 +553,7 @@ def _path_layers_from(
             x=x("w1"), y=y("w2"), order="step:Q", color=enc["color"],
             strokeDash=enc["strokeDash"]),
         walked.mark_point(filled=True, size=36, clip=True).encode(
-            x=x("w1"), y=y("w2"), color=enc["color"], shape=enc["shape"], opacity=fade,
+            x=x("w1"), y=y("w2"), color=enc["color"], shape=enc["shape"], opacity=alt.value(0.9),
             tooltip=tip),
     ]
     for kind, dash in (("−momentum", [4, 3]), ("−gradient", [1, 0])):
