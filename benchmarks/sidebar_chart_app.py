@@ -8,6 +8,11 @@ optimiser and rate) and set nothing but the rate: as in ``one_chart_app.py``, th
 the "Learning rate" slider (key ``lr``), so ``latency.py --app benchmarks/sidebar_chart_app.py
 --reference benchmarks/one_chart_app.py`` measures what a rerun costs with these widgets on the
 page, unchanged. Its text mirrors the page's sentences with a formula.
+
+With ``?fragment=1`` the slider and the chart are one ``st.fragment``, as the app's run
+controls and view are (``app.lab``): a move reruns and re-sends only them, and the widgets
+around them stay as they are. ``latency.py --app benchmarks/sidebar_chart_app.py --query
+"?fragment=1"`` measures that floor.
 """
 
 import sys
@@ -21,8 +26,18 @@ from reference_chart import RATES, path_chart  # noqa: E402
 st.set_page_config(layout="wide")
 st.title("Loss surfaces and gradients")
 side = st.sidebar
-lr = side.select_slider("Learning rate", options=RATES, value=0.05, key="lr", help="rate")
-path_chart(lr)
+
+
+def lab() -> None:
+    lr = st.sidebar.select_slider("Learning rate", options=RATES, value=0.05, key="lr",
+                                  help="rate")
+    path_chart(lr)
+
+
+if st.query_params.get("fragment"):
+    st.fragment(lab)()
+else:
+    lab()
 side.selectbox("Lesson", ["Free exploration", "A lesson"], help="Which lesson")
 side.radio("View", ["One weight", "Two weights", "Learning-rate sweep", "Neural network"])
 side.subheader("Loss surface")

@@ -6,10 +6,9 @@ import json
 import re
 
 import pytest
-from altair.utils.schemapi import validate_jsonschema
-from altair.vegalite.v6.schema import load_schema
 
 from losslab import charts, descent, grids, optimizers, surfaces
+from tests.chartdata import assert_valid_vega_lite
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def test_map_and_metrics_compose_to_the_linked_spec(runs):
     metrics = charts.metrics_charts(hs, step, minimizers=s.minimizers)
     spec = charts.compose(step, m, metrics)
     assert same(spec, charts.link(step, m, metrics).to_dict())
-    validate_jsonschema(spec, load_schema())
+    assert_valid_vega_lite(spec)
     names = [p["name"] for p in spec["params"]]
     assert names[0] == "step"
     # the rest bound the metric charts' axes (computed in the browser from their rows)
@@ -121,9 +120,9 @@ def test_the_lesson_spec_is_the_lesson_figure():
     for history in (runs, runs[0][1]):
         spec = charts.lesson_spec(s, history)
         assert by_content(spec) == by_content(charts.lesson_figure(s, history).to_dict())
-        validate_jsonschema(spec, load_schema())
+        assert_valid_vega_lite(spec)
     curves_only = charts.lesson_spec(s, None)  # Altair hoists the shared data: compare rows
-    validate_jsonschema(curves_only, load_schema())
+    assert_valid_vega_lite(curves_only)
     assert curves_only["datasets"][charts.LESSON_CURVE] == charts.records(
         charts.lesson_frames(s, None)[0])
 
@@ -147,7 +146,7 @@ def test_layer_and_concat_specs_lift_datasets_and_params():
     spec = charts.lesson_spec(s, h)
     assert "datasets" in spec and all("datasets" not in part for part in spec["vconcat"])
     assert [p["name"] for p in spec["params"]] == ["step"]
-    validate_jsonschema(spec, load_schema())
+    assert_valid_vega_lite(spec)
     with pytest.raises(ValueError):
         charts.concat_spec("diagonal", spec)
 
@@ -173,7 +172,7 @@ def test_a_metrics_skeleton_filled_with_runs_draws_those_runs(runs):
     # out: the same bounds, checked where they are computed (test_charts_step_panels).
     assert by_content(without_axis_bounds(labels_inline(filled, list(shape.names)))) == \
         by_content(without_axis_bounds(direct))
-    validate_jsonschema(charts.compose(charts.step_param(40), filled), load_schema())
+    assert_valid_vega_lite(charts.compose(charts.step_param(40), filled))
 
 
 def test_skeletons_do_not_depend_on_the_run_names(runs):
@@ -251,7 +250,7 @@ def test_stable_names_keep_a_spec_identical_when_only_rows_change():
     raw = charts.lesson_figure(s, descent.run(s, optimizers.sgd(learning_rate=0.05),
                                               start=[-1.0], steps=20)).to_dict()
     assert by_content(specs[0]) == by_content(raw)  # same rows, only names differ
-    validate_jsonschema(specs[0], load_schema())
+    assert_valid_vega_lite(specs[0])
 
 
 def test_stable_names_leave_fixed_names_and_other_name_keys_alone():

@@ -10,10 +10,9 @@ import re
 import altair as alt
 import pandas as pd
 import pytest
-from altair.utils.schemapi import validate_jsonschema
-from altair.vegalite.v6.schema import load_schema
 
 from losslab import charts, descent, grids, optimizers, schedules, surfaces
+from tests.chartdata import assert_valid_vega_lite
 
 STEPS = 60
 
@@ -85,7 +84,7 @@ def test_the_map_panel_draws_the_surface_the_paths_and_the_marker_at_the_step(va
     assert "step < datum.next_step" in filters  # the marker at the step
     rows = pd.DataFrame(the_map["datasets"][charts.PATHS_DATA])
     assert set(rows["optimizer"]) == {"momentum: converging", "adam: converging"}
-    validate_jsonschema(the_map, load_schema())
+    assert_valid_vega_lite(the_map)
 
 
 def test_the_map_panel_puts_the_loss_legend_above_and_the_runs_under_the_map(valley):
@@ -130,7 +129,7 @@ def test_the_loss_panel_draws_loss_distance_and_rate_over_the_steps_without_a_le
     drawn = rates[rates["run"] == "2"]
     expected = runs[1][1].learning_rate[drawn["step"].to_numpy(dtype=int)]
     assert drawn["learning_rate"].to_numpy(dtype=float) == pytest.approx(expected, rel=1e-5)
-    validate_jsonschema(metrics, load_schema())
+    assert_valid_vega_lite(metrics)
 
 
 def test_each_map_panel_carries_only_its_own_rows(valley):
@@ -173,7 +172,7 @@ def test_a_click_on_the_map_panel_picks_a_start(valley):
     (pick,) = [p for p in picking["params"] if p["name"] == charts.START_PICK]
     (cells,) = pick["views"]  # the map's invisible cells, under the pointer anywhere
     assert any(v.get("name") == cells and mark(v) == "rect" for v in views(picking))
-    validate_jsonschema(picking, load_schema())
+    assert_valid_vega_lite(picking)
 
 
 def test_a_map_without_runs_is_one_panel_without_a_step():
@@ -191,7 +190,7 @@ def test_compose_panels_keeps_a_selection_with_its_views():
     (spec,) = charts.compose_panels(charts.step_param(5), chart)
     names = [p["name"] for p in spec["params"]]
     assert names[0] == "step" and "picked" in names
-    validate_jsonschema(spec, load_schema())
+    assert_valid_vega_lite(spec)
 
 
 def test_place_legends_leaves_a_channel_without_a_legend_alone():
@@ -232,7 +231,7 @@ def test_the_lesson_panels_are_the_loss_curve_and_the_gradient_curve(lesson):
     assert any(mark(v) == "rule" and "x2" in v["encoding"] for v in views(loss))
     assert any(mark(v) == "rule" and v["mark"].get("strokeDash") for v in views(gradient))
     for spec in (loss, gradient):
-        validate_jsonschema(spec, load_schema())
+        assert_valid_vega_lite(spec)
         assert [p["name"] for p in spec["params"]] == ["step"]
         assert spec["params"][0]["value"] == 10
 
@@ -323,3 +322,17 @@ def test_no_axis_of_the_panels_follows_the_step(valley):
                     assert not _reads_the_step(bound["expr"], params), bound
             checked += 1
     assert checked > 20
+
+
+def test_the_rate_chart_ends_at_the_same_step_as_the_loss_charts(valley):
+    # The rate at step t moves w_t to w_t+1: a run of n steps has rates at 0 … n-1 and losses
+    # at 0 … n. Its axis once ended at the last rate's nice tick (250 of 300) under the others.
+    s, _, runs = valley
+    tables, _ = charts.metrics_tables(runs, minimizers=s.minimizers,
+                                      optimal_value=s.optimal_value)
+    assert tables["learning_rate"]["step"].max() + 1 == tables["loss"]["step"].max() == STEPS
+    spec = charts.metrics_charts(runs, charts.step_param(STEPS), minimizers=s.minimizers,
+                                 optimal_value=s.optimal_value, as_spec=True)
+    ends = {p["name"]: p["expr"] for p in spec["params"] if p["name"].endswith("_axis_steps")}
+    assert set(ends) == {"loss_axis_steps", "distance_axis_steps", "learning_rate_axis_steps"}
+    assert len(set(ends.values())) == 1 and str(float(STEPS)) in ends["loss_axis_steps"]

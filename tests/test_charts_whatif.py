@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from altair.utils.schemapi import validate_jsonschema
-from altair.vegalite.v6.schema import load_schema
 
 from losslab import charts, grids, surfaces, whatif
 from losslab.charts import whatif as whatif_charts
 from losslab.charts.maps import CELLS_VIEW
 from losslab.whatif import RunSetting
+from tests.chartdata import assert_valid_vega_lite
 
 RUNS = [RunSetting("sgd", "Gradient descent", {"learning_rate": 0.001}),
         RunSetting("momentum", "Momentum", {"learning_rate": 0.001}),
@@ -57,11 +56,11 @@ def views(spec: dict):
 
 
 def test_the_map_spec_is_valid_vega_lite(map_spec):
-    validate_jsonschema(map_spec[1], load_schema())
+    assert_valid_vega_lite(map_spec[1])
 
 
 def test_the_lesson_spec_is_valid_vega_lite(lesson):
-    validate_jsonschema(lesson[1], load_schema())
+    assert_valid_vega_lite(lesson[1])
 
 
 def test_each_run_has_a_rate_control_and_the_decay_runs_a_beta_control(map_spec):
@@ -205,7 +204,7 @@ def test_the_map_panels_are_valid_vega_lite_with_the_same_controls(map_panels):
     _, panels = map_panels
     assert len(panels) == 2
     for spec in panels:
-        validate_jsonschema(spec, load_schema())
+        assert_valid_vega_lite(spec)
         # Every run has its decay control, gradient descent's unnamed (hidden on the page).
         assert [p["name"] for p in spec["params"] if "bind" in p] == [
             "step", "lr_1", "beta_1", "lr_2", "beta_2", "lr_3", "beta_3"]
@@ -263,7 +262,7 @@ def test_the_panels_sentences_are_broken_into_lines_as_wide_as_a_panel(map_panel
 def test_the_lesson_panels_are_the_loss_curve_and_the_gradient_curve(lesson_panels):
     _, (left, right) = lesson_panels
     for spec in (left, right):
-        validate_jsonschema(spec, load_schema())
+        assert_valid_vega_lite(spec)
         assert [p["name"] for p in spec["params"]] == ["step", "lr_1", "beta_1"]
     assert left["vconcat"][0]["title"] == "Loss surface"
     assert right["vconcat"][0]["title"] == "Gradient of loss w.r.t. w"

@@ -198,14 +198,17 @@ def _domains(frame, value: str, log: bool) -> tuple[list[dict], list[dict], list
     source = frame.name if isinstance(frame, alt.NamedData) else None
     name = f"{value}_axis"
     rows = f"data('{source}')" if source else None
+    # The rate at step t moves w_t to w_t+1, so a run of n steps has rates at 0 … n-1 and
+    # losses at 0 … n: the rate's axis ends one step past its last row, as the others' do.
+    after = 1 if value == "learning_rate" else 0
     if rows is None:  # an inline table: its extent is known here
         steps = frame["step"].to_numpy(dtype=float)
         values = frame[value].to_numpy(dtype=float)
-        step_hi = f"{float(steps.max()) if len(steps) else 1.0!r}"
+        step_hi = f"{float(steps.max()) + after if len(steps) else 1.0!r}"
         value_extent = (f"[{float(np.nanmin(values))!r}, {float(np.nanmax(values))!r}]"
                         if len(values) else "[1, 1]")
     else:
-        step_hi = f"extent(pluck({rows}, 'step'))[1]"
+        step_hi = f"extent(pluck({rows}, 'step'))[1]" + (f" + {after}" if after else "")
         value_extent = f"extent(pluck({rows}, '{value}'))"
     extent = f"{name}_extent"
     low = f"max({extent}[0], {LOG_FLOOR!r})" if log else f"{extent}[0]"
