@@ -9,7 +9,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 # Timing is never a test's business here (the machines are shared and noisy): no deadlines.
@@ -20,16 +19,9 @@ settings.load_profile("losslab")
 from tests.databases import db_url, postgres_url  # noqa: E402, F401
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The browser tests share one worker (pytest-xdist's ``loadgroup``): each drives a server
-    and Chromium, which already keep both cores busy, so running two at once only slows both.
-
-    Coverage measures the app layer as the AppTest tests drive it: every other test runs
+    """Coverage measures the app layer as the AppTest tests drive it: every other test runs
     untraced (pytest-cov's ``no_cover``), since tracing slows the maths tests for nothing."""
-    for item in items:
-        if "e2e" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("browser"))
     plugin = config.pluginmanager.getplugin("_cov")
     if plugin is None or getattr(plugin, "cov_controller", None) is None:
         return  # coverage is off (--no-cov, or pytest-cov absent): nothing to pause

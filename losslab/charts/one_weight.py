@@ -236,7 +236,7 @@ def _lesson_parts(
         ]
         # Nothing drawn up to the step depends on the step itself (no fading by age): a move
         # then only adds or removes points instead of encoding every drawn point again.
-        fade = alt.value(0.85)
+        walked_opacity = alt.value(0.85)
         walked = base.transform_filter(upto)
         now = base.transform_filter(current)
         loss_layers += [
@@ -244,7 +244,8 @@ def _lesson_parts(
                 y="loss:Q", order="step:Q", color=colour, strokeDash=dash, detail="run:N"
             ),
             walked.mark_point(filled=True, size=45).encode(
-                y="loss:Q", opacity=fade, color=colour, shape=shape, tooltip=tooltip
+                y="loss:Q", opacity=walked_opacity, color=colour, shape=shape,
+                tooltip=tooltip,
             ),
             now.mark_rule(color="black", strokeWidth=2).encode(
                 x="tangent_w0:Q", x2="tangent_w1:Q", y="tangent_l0:Q", y2="tangent_l1:Q"
@@ -255,7 +256,8 @@ def _lesson_parts(
         ]
         grad_layers += [
             walked.mark_point(filled=True, size=45).encode(
-                y="gradient:Q", opacity=fade, color=colour, shape=shape, tooltip=tooltip
+                y="gradient:Q", opacity=walked_opacity, color=colour, shape=shape,
+                tooltip=tooltip,
             ),
             now.mark_point(size=160, strokeWidth=2.5).encode(
                 y="gradient:Q", color=colour, shape=shape, tooltip=tooltip
