@@ -1,4 +1,5 @@
-"""Read back what a Streamlit chart element actually sends to the browser."""
+"""Read back what a Streamlit chart element actually sends to the browser, and check a spec
+against Vega-Lite's schema."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import math
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import load_schema
 
 
 def spec(element) -> dict:
@@ -88,9 +91,6 @@ def assert_valid_vega_lite(spec: dict) -> None:
     that by trying every other kind of array on every row first, which took most of a minute
     for a what-if spec of ~40 000 rows; so the rows are checked here in Python, and the schema
     validates each dataset's first rows with the rest of the spec."""
-    from altair.utils.schemapi import validate_jsonschema
-    from altair.vegalite.v6.schema import load_schema
-
     trimmed = dict(spec)
     if "datasets" in spec:
         for name, rows in spec["datasets"].items():

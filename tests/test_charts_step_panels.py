@@ -336,3 +336,10 @@ def test_the_rate_chart_ends_at_the_same_step_as_the_loss_charts(valley):
     ends = {p["name"]: p["expr"] for p in spec["params"] if p["name"].endswith("_axis_steps")}
     assert set(ends) == {"loss_axis_steps", "distance_axis_steps", "learning_rate_axis_steps"}
     assert len(set(ends.values())) == 1 and str(float(STEPS)) in ends["loss_axis_steps"]
+    # The app's skeleton reads the ends from its rows in the browser: the rate's last row + 1.
+    skeleton = charts.metrics_skeleton(charts.metrics_tables(runs, minimizers=s.minimizers)[1],
+                                       "step")
+    ends = {p["name"]: p["expr"] for p in skeleton["params"] if p["name"].endswith("_axis_steps")}
+    assert ends["learning_rate_axis_steps"] == ends["loss_axis_steps"].replace(
+        charts.metric_source("loss"), charts.metric_source("learning_rate")).replace(
+        "[1]", "[1] + 1")
