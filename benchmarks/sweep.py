@@ -141,7 +141,7 @@ def _outcome_row(h, surface, run, index, rung, beta, rate, knob, beta_value, cur
 
 def opening_case(name: str, optimizers_: Sequence[str] | None = None, rungs: int | None = None,
                  betas: int | None = None) -> tuple[str, Callable, Callable]:
-    """The surface's opening swept as ``ui.compute.sweep_on`` sweeps it (window widths by run
+    """The surface's opening swept as ``ui.sweeps.sweep_on`` sweeps it (window widths by run
     count), optionally with only ``optimizers_`` and other window widths."""
     surface = surfaces.get(name)
     opening = surface.opening

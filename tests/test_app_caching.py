@@ -123,3 +123,52 @@ def test_one_sessions_scene_never_waits_for_anothers():
     thread.join(15)
     assert results == {"slow": "overlapped"}
     assert slow.value == "overlapped"  # computed once, then read
+
+
+def test_the_map_joins_rows_kept_run_by_run_into_the_figure_of_all_the_runs(monkeypatch):
+    """The what-if map's rows are kept run by run and joined for the runs shown: a learner
+    who moves one run's rate has that run's rows made anew, not the others'; and the joined
+    figure is the one drawn from all the runs at once, row for row."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from losslab import charts, permalink
+    from ui import compute, sweeps
+    from ui.scene import run_names
+
+    made: list[str] = []
+    real = charts.whatif_map_rows
+
+    def rows_of(sweep, **kw):
+        made.append(sweep.windows[0].optimizer)
+        return real(sweep, **kw)
+
+    monkeypatch.setattr(charts, "whatif_map_rows", rows_of)
+    link = {**LINK, "steps": "167"}  # nothing else asks for these steps
+    at = open_app(link)
+    assert sorted(made) == ["adam", "momentum", "newton", "sgd"]
+    made.clear()
+    ok(widget(at, "w_lr").set_value(0.05).run())
+    assert made == ["sgd"]
+
+    s, _ = permalink.parse_query(link)
+    surface, key, names = compute.surface_key(s), compute.run_key(s), run_names(s,
+                                                                                with_rates=False)
+    joined = sweeps.whatif_map(surface, key, names, s.resolution, 9, 380)
+    whole_sweep = sweeps.sweep(surface, key, names)
+    whole = [charts.with_choices(spec, whole_sweep.windows) for spec in sweeps.whatif_map_of(
+        compute.surface_for(s), whole_sweep,
+        compute.map_background(surface, s.resolution, 380), 9)]
+    assert len(joined) == len(whole) == 2
+    for mine, theirs in zip(joined, whole, strict=True):
+        mine, theirs = dict(mine), dict(theirs)
+        mine_rows, their_rows = mine.pop("datasets"), theirs.pop("datasets")
+        assert mine == theirs
+        assert mine_rows.keys() == their_rows.keys()
+        for name, rows in their_rows.items():
+            if isinstance(rows, pd.DataFrame):  # the runs' rows, sent as Arrow bytes
+                sent = pa.ipc.open_stream(mine_rows[name]).read_all().to_pandas()
+                pd.testing.assert_frame_equal(sent, rows, check_dtype=False)
+                assert sorted(sent["run"].unique()) == [0, 1, 2, 3]
+            else:
+                assert mine_rows[name] == rows

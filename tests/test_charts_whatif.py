@@ -301,3 +301,44 @@ def test_another_optimiser_in_a_run_keeps_the_panels_as_they_are_and_changes_onl
     first_filter = next(v["transform"][0]["filter"] for v in views(drawn["sgd"][2][0])
                         if v.get("data", {}).get("name") == whatif_charts.WHATIF_PATHS)
     assert "datum.fixed ||" in first_filter and "beta_1" in first_filter
+
+
+def test_runs_drawn_one_by_one_and_joined_are_the_runs_drawn_together(rosenbrock):
+    """A server keeps each run's rows on its own (``whatif_map_rows`` of a one-run sweep) and
+    joins them: the joined rows, and the figure built from their merged shape, are what
+    ``whatif_map_panels`` draws for all the runs at once."""
+    import pandas as pd
+
+    surface, background = rosenbrock
+    runs = [*RUNS, RunSetting("newton", "Newton", {"learning_rate": 1.0})]
+    whole = whatif.sweep(surface, runs, start=(-1.5, 2.0), steps=60)
+    parts = [whatif.sweep(surface, [run], start=(-1.5, 2.0), steps=60, windows=[window])
+             for run, window in zip(runs, whole.windows, strict=True)]
+    one_by_one = [whatif_charts.whatif_map_rows(part, width=420, optimal_value=0.0)
+                  for part in parts]
+    assert {rows.shape.lines for rows in one_by_one} == {3}  # room for the longest sentence
+
+    def joined(name: str) -> pd.DataFrame:
+        frames = [getattr(rows, name).assign(run=k) for k, rows in enumerate(one_by_one)]
+        return pd.concat(frames, ignore_index=True)
+
+    rows = whatif_charts.MapRows(joined("on_map"), joined("over_steps"), joined("outcomes"),
+                                 whatif_charts.MapShape.merge([r.shape for r in one_by_one]))
+    figure = whatif_charts.whatif_map_figure(whole.windows, whole.steps, rows, background,
+                                             optimal_value=0.0, step=7)
+    drawn = whatif_charts.whatif_map_panels(whole, background, optimal_value=0.0, step=7,
+                                            as_frames=True)
+    assert len(figure) == len(drawn) == 2
+    for mine, theirs in zip(figure, drawn, strict=True):
+        mine, theirs = dict(mine), dict(theirs)
+        mine_rows, their_rows = mine.pop("datasets"), theirs.pop("datasets")
+        assert mine == theirs
+        assert mine_rows.keys() == their_rows.keys()
+        for name, frame in their_rows.items():
+            if isinstance(frame, pd.DataFrame):
+                pd.testing.assert_frame_equal(mine_rows[name], frame)
+    # The step control ends at the longest path's last drawn step; Newton's run is the
+    # fourth row of the outcome text.
+    assert next(p for p in figure[0]["params"] if p["name"] == "step")["bind"]["max"] == 60
+    assert list(rows.outcomes.loc[rows.outcomes["run"] == 3, "line"].str[:7].unique()) == \
+        ["Newton:"]

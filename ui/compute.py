@@ -5,12 +5,12 @@ inside, and has a bounded cache, so a room of students shares results while the 
 memory stays bounded. Surfaces hold functions, so they live in ``st.cache_resource`` (they are
 immutable). Results every rerun reads (runs, pages of the ladder, sweeps, grids) are shared as
 they are, read-only (``caching.shared``); specs and other data live in ``st.cache_data``, bounded in
-bytes too, and are copied on each read.
+bytes too, and are copied on each read. The runs over windows of rates that the in-chart
+controls move through are cached the same way, in ``ui/sweeps.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,6 @@ from losslab import (
     settings,
     stability,
     surfaces,
-    whatif,
 )
 from losslab.limits import MAX_RUNS
 from losslab.settings import CUSTOM, Settings
@@ -69,6 +68,11 @@ def compiled_formula(expr: str, x: float, y: float) -> expressions.Compiled:
     # Sympy's cost is not bounded by a formula's size: it is prepared under a hard CPU limit.
     return expressions.compile_expression(expr, constants={"x": x, "y": y},
                                           cpu_seconds=expressions.PREPARE_SECONDS)
+
+
+def named(surface: tuple[str, str, Key]) -> Surface:
+    """The surface a ``surface_key`` names (built once per server)."""
+    return _surface(*surface)
 
 
 def surface_for(s: Settings) -> Surface:
@@ -136,7 +140,7 @@ def runs(
             for spec, start in zip(specs[:MAX_RUNS], starts, strict=False)]
 
 
-@shared(max_entries=512)
+@shared(max_entries=1024)
 def one_run(
     surface: tuple[str, str, Key], spec: RunSpec, start: tuple[float, ...], steps: int,
     schedule: settings.ScheduleKey, batch: int, seed: int,
@@ -174,7 +178,7 @@ def _page_rates(optimizer: str, page: int) -> tuple[float, ...]:
                  if hp.min_value <= r <= hp.max_value)
 
 
-@shared(max_entries=160)
+@shared(max_entries=384)
 def ladder_page(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
                 start: tuple[float, ...], steps: int, page: int) -> list[descent.History]:
     """``optimizer`` (its other settings ``hyperparams``) at every rung of ``page``, full
@@ -217,7 +221,7 @@ def at_rates(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
     return out
 
 
-@shared(max_entries=256)
+@shared(max_entries=1024)
 def labels(
     surface: tuple[str, str, Key], specs: tuple[RunSpec, ...],
     starts: tuple[tuple[float, ...], ...], steps: int, schedule: settings.ScheduleKey,
@@ -232,82 +236,6 @@ def labels(
 def run_key(s: Settings) -> tuple:
     """Everything besides the surface that decides the runs."""
     return run_specs(s), settings.run_starts(s), s.steps, schedule_key(s), s.batch, s.seed
-
-
-def _sweep_plan(key: tuple, names: tuple[str, ...], dim: int
-                ) -> tuple[list[whatif.RunSetting], list[whatif.RunWindow]]:
-    """The runs of a sweep and their windows of rates (and decays). The windows narrow as
-    runs are added, so a request stays within about sixty runs."""
-    specs, starts, _, _, _, _ = key
-    count = len(specs)
-    runs_ = [whatif.RunSetting(name, label, dict(kwargs), tuple(start))
-             for (name, kwargs), label, start in zip(specs, names, starts, strict=False)]
-    rungs = 8 if dim == 1 and count == 1 else 3 if count <= 3 else 2
-    betas = 1 if count <= 3 else 0
-    return runs_, [whatif.run_window(run, rungs, betas) for run in runs_]
-
-
-def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
-    """Every run over a window of learning rates (and decays) around its own: the rows the
-    browser selects from when the learner moves a run's rate in the chart."""
-    _, starts, steps, schedule, _, _ = key
-    runs_, windows = _sweep_plan(key, names, surface.dim)
-    return whatif.sweep(surface, runs_, start=starts[0], steps=steps,
-                        schedule=settings.schedule_from_key(schedule), windows=windows)
-
-
-def _parts(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]
-           ) -> tuple[list[tuple], list[whatif.RunWindow]]:
-    """Each run's part of a sweep as ``run_sweep``'s arguments, and the runs' windows with
-    their chosen rungs. The window stands for the rate and the decay, so they are left out
-    of the part: every choice within a window asks for the same part."""
-    _, starts, steps, schedule, _, _ = key
-    runs_, windows = _sweep_plan(key, names, _surface(*surface).dim)
-    budget = whatif.path_budget(windows)
-    parts = []
-    for run, window in zip(runs_, windows, strict=True):
-        own = tuple(sorted((k, v) for k, v in run.hyperparams.items()
-                           if k not in ("learning_rate", window.knob)))
-        parts.append((surface, run.optimizer, run.name, own, run.start,
-                      window._replace(rate_index=0, beta_index=0), starts[0], steps, schedule,
-                      budget))
-    return parts, windows
-
-
-def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> whatif.Sweep:
-    """``sweep_on`` for a named surface, each run's part from a shared cache
-    (``run_sweep``): a room opening the same link computes it once, and a learner changing
-    one run computes only that run again."""
-    parts, windows = _parts(surface, key, names)
-    return dataclasses.replace(_combined(repr(parts), parts), windows=tuple(windows))
-
-
-@shared(max_entries=64)
-def _combined(key: str, _run_parts: tuple[tuple, ...]) -> whatif.Sweep:
-    """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run.
-    Keyed by the parts' ``repr`` (exact for these tuples of names and floats): Streamlit's
-    hasher walks a nested tuple element by element, which cost more than reading the entry."""
-    return whatif.combine([run_sweep(*part) for part in _run_parts])
-
-
-@by_name(st.cache_data(max_entries=256, max_size="64MB", ttl=TTL, show_spinner=False))
-def run_sweep(surface: tuple[str, str, Key], optimizer: str, name: str, hyperparams: Key,
-              start: tuple[float, ...] | None, window: whatif.RunWindow,
-              sweep_start: tuple[float, ...], steps: int, schedule: settings.ScheduleKey,
-              max_points: int) -> whatif.Sweep:
-    """One run over its window (``whatif.sweep``), cached across sessions; at a constant rate
-    its runs are read from the ladder's pages (``at_rates``)."""
-    run = whatif.RunSetting(optimizer, name, dict(hyperparams), start)
-    scheduled = settings.schedule_from_key(schedule)
-    histories = None
-    if scheduled is None:
-        own = tuple(start if start is not None else sweep_start)
-        histories = [[at_rates(surface, optimizer, tuple(sorted(
-            {**dict(hyperparams), **({window.knob: beta} if window.knob else {})}.items())),
-            own, steps, window.rates) for beta in window.betas or (None,)]]
-    return whatif.sweep(_surface(*surface), [run], start=sweep_start, steps=steps,
-                        schedule=scheduled, windows=[window], max_points=max_points,
-                        histories=histories)
 
 
 def map_panels_of(
@@ -429,52 +357,3 @@ def network(
         optimizer=optimizer, learning_rate=learning_rate, steps=steps,
         batch=batch or None, seed=seed, grid=grid,
     )
-
-
-def whatif_map_of(surface: Surface, sweep_: whatif.Sweep, background: dict, step: int | None
-                  ) -> list[dict]:
-    """The map with the outcome panel, and the loss and distance charts, over the runs' rate
-    windows: two panels sharing their controls (``charts.whatif_map_panels``)."""
-    return charts.whatif_map_panels(sweep_, background, optimal_value=surface.optimal_value,
-                                    step=step, as_frames=True)
-
-
-def whatif_map(
-    surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...], resolution: int,
-    step: int | None, size: int, field: bool = False,
-) -> list[dict]:
-    """``whatif_map_of`` for a named surface, from a cache shared by every choice of rates
-    within the runs' windows (the controls then start at this choice)."""
-    parts, windows = _parts(surface, key, names)
-    return [charts.with_choices(spec, windows)
-            for spec in _whatif_map(repr(parts), resolution, step, size, field, parts)]
-
-
-@by_name(st.cache_data(max_entries=64, max_size="48MB", ttl=TTL, show_spinner=False))
-def _whatif_map(key: str, resolution: int, step: int | None, size: int, field: bool,
-                _run_parts: tuple[tuple, ...]) -> list[dict]:
-    """Keyed by the parts' ``repr`` (``_combined``)."""
-    surface = _run_parts[0][0]
-    sweep_ = _combined(key, _run_parts)
-    return rows.arrow_panels(whatif_map_of(_surface(*surface), sweep_,
-                                       map_background(surface, resolution, size, field), step))
-
-
-def whatif_lesson(
-    surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...],
-    w_range: tuple[float, float], step: int | None, width: int, height: int,
-) -> list[dict]:
-    """The lesson figure over the runs' rate windows (``charts.whatif_lesson_panels``) for a
-    named surface, cached like ``whatif_map``."""
-    parts, windows = _parts(surface, key, names)
-    return [charts.with_choices(spec, windows)
-            for spec in _whatif_lesson(repr(parts), w_range, step, width, height, parts)]
-
-
-@by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=TTL, show_spinner=False))
-def _whatif_lesson(key: str, w_range: tuple[float, float], step: int | None, width: int,
-                   height: int, _run_parts: tuple[tuple, ...]) -> list[dict]:
-    """Keyed by the parts' ``repr`` (``_combined``)."""
-    return rows.arrow_panels(charts.whatif_lesson_panels(
-        _surface(*_run_parts[0][0]), _combined(key, _run_parts), w_range=w_range, step=step,
-        width=width, height=height, as_frames=True))

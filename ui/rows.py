@@ -18,10 +18,40 @@ def arrow_bytes(frame: pd.DataFrame) -> bytes | pd.DataFrame:
         table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return frame
+    return table_bytes(table)
+
+
+def table_bytes(table) -> bytes:
+    """An Arrow table as IPC stream bytes."""
+    import pyarrow as pa
+
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+def arrow_table(frame: pd.DataFrame):
+    """A chart's rows as an Arrow table (``arrow_bytes`` before it is written out); raises
+    pyarrow's error for rows it cannot type."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
+
+
+def stacked_bytes(tables: list, column: str = "run") -> bytes:
+    """One-run tables (each with ``column`` = 0) one under the other as IPC stream bytes,
+    ``column`` numbered by position: the rows of runs kept one by one, drawn together. Only
+    pointers are joined; the rows are copied once, into the bytes."""
+    import numpy as np
+    import pyarrow as pa
+
+    numbered = []
+    for k, table in enumerate(tables):
+        at = table.schema.get_field_index(column)
+        numbered.append(table.set_column(at, table.schema.field(at),
+                                         pa.array(np.full(len(table), k, dtype=np.int64))))
+    return table_bytes(pa.concat_tables(numbered))
 
 
 def arrow_datasets(spec: dict) -> dict:

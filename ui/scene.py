@@ -21,7 +21,7 @@ from losslab import budget, descent, grids, landscape, stability, whatif
 from losslab.descent import History
 from losslab.settings import CUSTOM, Settings, clamp_rate, network_kwargs, opening_fields
 from losslab.surfaces import Surface
-from ui import compute, state
+from ui import compute, state, sweeps
 
 if TYPE_CHECKING:
     from losslab import expressions
@@ -159,8 +159,8 @@ class Scene:
         names = run_names(self.runs, with_rates=False)
         try:
             if self.source == "registry":
-                return compute.sweep(compute.surface_key(self.runs), key, names), ""
-            return compute.sweep_on(self.surface, key, names), ""
+                return sweeps.sweep(compute.surface_key(self.runs), key, names), ""
+            return sweeps.sweep_on(self.surface, key, names), ""
         except ValueError as problem:
             return None, str(problem)
 

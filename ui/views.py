@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from losslab import charts
-from ui import browser, compute, panels, questions, state
+from ui import browser, compute, panels, questions, state, sweeps
 from ui.chart import METRICS_WIDTH, panel_map_size, presenter_scale, show, show_panels
 from ui.scene import Scene
 from ui.sidebar import Controls
@@ -114,7 +114,7 @@ def one_weight_view(scene: Scene) -> None:
     window, _ = scene.rate_window if histories else (None, "")
     if window is not None:  # the loss and gradient panels, stacked on a phone
         if scene.source == "registry":
-            figure = compute.whatif_lesson(
+            figure = sweeps.whatif_lesson(
                 compute.surface_key(scene.runs), compute.run_key(scene.runs),
                 window_names(scene), (s.w_min, s.w_max), s.step, width, height)
         else:
@@ -201,13 +201,13 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
     if window is not None:  # the figure's legend names runs without their rate
         legend = scene.legend(histories, window_names(scene))
         if scene.source == "registry":
-            figure = compute.whatif_map(compute.surface_key(scene.runs),
+            figure = sweeps.whatif_map(compute.surface_key(scene.runs),
                                         compute.run_key(scene.runs), window_names(scene),
                                         s.resolution, s.step, size, field)
         else:
             background = charts.surface_map(surface, grid, size=size,
                                             show_gradient_field=field).to_dict(validate=False)
-            figure = compute.whatif_map_of(surface, window, background, s.step)
+            figure = sweeps.whatif_map_of(surface, window, background, s.step)
         # The map's column a little wider than its share: on a desktop it is drawn as large
         # as the single figure drew it, the loss charts a little smaller.
         picked = show_panels(figure, s, "surface_chart", widths=(size + 90, METRICS_WIDTH + 60),

@@ -39,12 +39,16 @@ from losslab.whatif import RunWindow, Sweep
 __all__ = [
     "WHATIF_OUTCOMES",
     "WHATIF_PATHS",
+    "MapRows",
+    "MapShape",
     "beta_param_name",
     "rate_param_name",
     "with_choices",
     "whatif_lesson_panels",
     "whatif_lesson_spec",
+    "whatif_map_figure",
     "whatif_map_panels",
+    "whatif_map_rows",
     "whatif_map_spec",
 ]
 
@@ -66,9 +70,14 @@ def beta_param_name(run: int) -> str:
     return f"beta_{run + 1}"
 
 
-def _params(sweep: Sweep, step: int | None, *, every_beta: bool = False
-            ) -> list[dict[str, Any]]:
-    last = max(int(sweep.paths["step"].max()) if len(sweep.paths) else 0, 1)
+def _last_step(paths: pd.DataFrame) -> int:
+    """The step control's end: the last step any drawn path reaches (at least 1)."""
+    return max(int(paths["step"].max()) if len(paths) else 0, 1)
+
+
+def _params(sweep: Sweep | _Runs, step: int | None, *, every_beta: bool = False,
+            last: int | None = None) -> list[dict[str, Any]]:
+    last = _last_step(sweep.paths) if last is None else last
     at = last if step is None else min(max(int(step), 0), last)
     params: list[dict[str, Any]] = [{
         "name": STEP, "value": at,
@@ -97,13 +106,13 @@ def _params(sweep: Sweep, step: int | None, *, every_beta: bool = False
     return params
 
 
-def _beta_max(sweep: Sweep) -> int:
+def _beta_max(sweep: Sweep | _Runs) -> int:
     """The decay controls' last index in a figure whose runs all have one (``every_beta``):
     the same for every run, so another optimiser in a run keeps the figure's shape."""
     return max([len(w.betas) - 1 for w in sweep.windows] + [1])
 
 
-def _chosen_any_decay(sweep: Sweep) -> dict[str, Any]:
+def _chosen_any_decay(sweep: Sweep | _Runs) -> dict[str, Any]:
     """``_chosen`` for the panels: every run reads its decay parameter, and the rows of a run
     without a decay (``fixed``) pass whatever it holds. The filter then names no optimiser's
     knob, so a switch of optimiser leaves the spec as it was and only its rows change."""
@@ -114,7 +123,7 @@ def _chosen_any_decay(sweep: Sweep) -> dict[str, Any]:
                       f"(datum.fixed || datum.beta == [{betas}][datum.run])"}
 
 
-def _any_decay(specs: list[dict], sweep: Sweep) -> list[dict]:
+def _any_decay(specs: list[dict], sweep: Sweep | _Runs) -> list[dict]:
     """The panels with ``_chosen`` replaced by ``_chosen_any_decay`` wherever it is used."""
     old, new = _chosen(sweep), _chosen_any_decay(sweep)
 
@@ -150,7 +159,7 @@ def with_choices(spec: dict, windows: Sequence[RunWindow]) -> dict:
     return {**spec, "params": params}
 
 
-def _chosen(sweep: Sweep) -> dict[str, Any]:
+def _chosen(sweep: Sweep | _Runs) -> dict[str, Any]:
     """The one filter every view starts with: each run's rows at its chosen rung (and decay)."""
     rungs = ", ".join(rate_param_name(k) for k in range(len(sweep.windows)))
     betas = ", ".join(beta_param_name(k) if w.knob else "0"
@@ -181,7 +190,7 @@ _CURRENT = {"filter": f"datum.step <= {STEP} && {STEP} < datum.until"}
 _WALKED = {"filter": f"datum.step <= {STEP}"}
 
 
-def _path_layers(sweep: Sweep, x: dict, y: dict, tooltip: list[dict], dots: bool
+def _path_layers(sweep: Sweep | _Runs, x: dict, y: dict, tooltip: list[dict], dots: bool
                  ) -> list[dict]:
     """The runs' paths up to the step (with a dot per drawn iterate when ``dots``) and the
     marker at the step, at the chosen rungs."""
@@ -227,7 +236,7 @@ def _log_bounds(field: str, top: float) -> tuple[list[dict[str, Any]], list[dict
     return params, [{"expr": low}, {"expr": high}]
 
 
-def _metric_view(sweep: Sweep, field: str, title: str, domain: list[dict],
+def _metric_view(sweep: Sweep | _Runs, field: str, title: str, domain: list[dict],
                  width: int, height: int) -> dict:
     runs = _run_scales(len(sweep.windows))
     data = {"name": WHATIF_PATHS}
@@ -274,7 +283,7 @@ def _outcome_frame(sweep: Sweep) -> pd.DataFrame:
     return out
 
 
-def _outcome_panel(sweep: Sweep, width: int, *, sentence_of: int | None = 0,
+def _outcome_panel(sweep: Sweep | _Runs, width: int, *, sentence_of: int | None = 0,
                    lines: int = 1) -> dict:
     """One row per run: its marker and "Adam: converging (lr = 0.05, β1 = 0.9)"; then the
     stability sentence at run ``sentence_of``'s rate, in up to ``lines`` lines (the rows'
@@ -346,22 +355,81 @@ _RESOLVE = {"scale": {"color": "independent", "shape": "independent",
                       "strokeDash": "independent"}}
 
 
+class _Runs(NamedTuple):
+    """What the views read of a sweep besides its rows: the runs' windows and the steps."""
+
+    windows: tuple[RunWindow, ...]
+    steps: int
+
+
+class MapShape(NamedTuple):
+    """What the what-if map's specs read from its rows: the step control's end (``last``),
+    the largest loss at the start (the loss axis' ceiling follows it), whether the rows hold
+    the distance to a minimum, and the lines kept for the stability sentence."""
+
+    last: int
+    start_loss: float
+    distance: bool
+    lines: int
+
+    @classmethod
+    def merge(cls, shapes: Sequence[MapShape]) -> MapShape:
+        """The shape of several runs' rows drawn together."""
+        return cls(max(s.last for s in shapes), max(s.start_loss for s in shapes),
+                   all(s.distance for s in shapes), max(s.lines for s in shapes))
+
+
+class MapRows(NamedTuple):
+    """The rows the what-if map's panels read (``whatif_map_rows``): the paths on the map,
+    the paths over steps (``gap``, the loss above the optimum, and ``distance``), one row per
+    run, rung and decay with its words, and their ``MapShape``."""
+
+    on_map: pd.DataFrame
+    over_steps: pd.DataFrame
+    outcomes: pd.DataFrame
+    shape: MapShape
+
+
 class _MapParts(NamedTuple):
     the_map: dict
     metrics: list[dict]
-    paths: pd.DataFrame
     datasets: dict[str, Any]
     """The background's own datasets (the map's image, contours, hover cells)."""
     bounds: list[dict]
     """The parameters the metric charts' log axes read (``_log_bounds``)."""
 
 
-def _map_parts(sweep: Sweep, background: dict, optimal_value: float | None,
-               metric_width: int, metric_height: int, dots: bool) -> _MapParts:
-    """The map with the runs' paths over it, the loss and distance charts beside it, and
-    the rows they read."""
+def _known(optimal_value: float | None) -> bool:
+    return optimal_value is not None and math.isfinite(optimal_value)
+
+
+def _gap_rows(sweep: Sweep, optimal_value: float | None) -> pd.DataFrame:
+    """The paths with ``gap`` (the loss above the optimum, or above the lowest loss seen when
+    the optimum is not known) and ``distance`` floored for their log axes."""
     if "w1" not in sweep.paths:
         raise ValueError("whatif_map_spec needs a sweep of a two-weight surface")
+    paths = sweep.paths.copy()
+    if _known(optimal_value):
+        paths["gap"] = np.maximum(paths["loss"] - float(optimal_value), _FLOOR)
+    else:
+        # No known optimum: a log axis of the loss itself would clip a loss that goes negative
+        # (a typed formula) and show a crash. The gap to the lowest loss seen is true.
+        lowest = float(np.nanmin(paths["loss"])) if len(paths) else 0.0
+        paths["gap"] = np.maximum(paths["loss"] - lowest, _FLOOR)
+    if "distance" in paths:
+        paths["distance"] = np.maximum(paths["distance"], _FLOOR)
+    return paths
+
+
+def _shape_of(paths: pd.DataFrame, lines: int = 1) -> MapShape:
+    start_loss = float(paths.loc[paths["step"] == 0, "loss"].abs().max())
+    return MapShape(_last_step(paths), start_loss, "distance" in paths, lines)
+
+
+def _map_views(runs: Sweep | _Runs, background: dict, shape: MapShape,
+               optimal_value: float | None, metric_width: int, metric_height: int,
+               dots: bool) -> _MapParts:
+    """The map with the runs' paths over it and the loss and distance charts beside it."""
     layers = background.get("layer", [])
     first = next((layer for layer in layers if "x" in layer.get("encoding", {})), None)
     if first is None:
@@ -374,30 +442,19 @@ def _map_parts(sweep: Sweep, background: dict, optimal_value: float | None,
                {"field": "w2", "type": "quantitative", "title": y.get("title", "w2"),
                 "format": _FMT},
                {"field": "loss", "type": "quantitative", "format": _FMT}]
-    paths = sweep.paths.copy()
-    start_loss = float(paths.loc[paths["step"] == 0, "loss"].abs().max())
-    top = 1e3 * max(start_loss, 1.0)
-    if optimal_value is not None and math.isfinite(optimal_value):
-        paths["gap"] = np.maximum(paths["loss"] - float(optimal_value), _FLOOR)
-        loss_field, loss_title = "gap", "loss − optimum (log)"
-    else:
-        # No known optimum: a log axis of the loss itself would clip a loss that goes negative
-        # (a typed formula) and show a crash. The gap to the lowest loss seen is true.
-        lowest = float(np.nanmin(paths["loss"])) if len(paths) else 0.0
-        paths["gap"] = np.maximum(paths["loss"] - lowest, _FLOOR)
-        loss_field, loss_title = "gap", "loss − lowest seen (log)"
+    top = 1e3 * max(shape.start_loss, 1.0)
+    loss_title = "loss − optimum (log)" if _known(optimal_value) else "loss − lowest seen (log)"
     bounds, domain = _log_bounds("gap", top)
-    metrics = [_metric_view(sweep, loss_field, loss_title, domain, metric_width, metric_height)]
-    if "distance" in paths:
-        paths["distance"] = np.maximum(paths["distance"], _FLOOR)
+    metrics = [_metric_view(runs, "gap", loss_title, domain, metric_width, metric_height)]
+    if shape.distance:
         more, domain = _log_bounds("distance", 1e3)
         bounds += more
-        metrics.append(_metric_view(sweep, "distance", "distance to nearest minimum (log)",
+        metrics.append(_metric_view(runs, "distance", "distance to nearest minimum (log)",
                                     domain, metric_width, metric_height))
     the_map = {key: value for key, value in background.items()
                if key not in ("datasets", "$schema", "config", "params")}
-    the_map["layer"] = [*layers, *_path_layers(sweep, x, y, tooltip, dots)]
-    return _MapParts(the_map, metrics, paths, dict(background.get("datasets", {})), bounds)
+    the_map["layer"] = [*layers, *_path_layers(runs, x, y, tooltip, dots)]
+    return _MapParts(the_map, metrics, dict(background.get("datasets", {})), bounds)
 
 
 def whatif_map_spec(
@@ -421,7 +478,9 @@ def whatif_map_spec(
     ``as_frames`` leaves the datasets as DataFrames (what ``st.vega_lite_chart`` sends as Arrow).
     ``whatif_map_panels`` draws the same figure as separate charts.
     """
-    parts = _map_parts(sweep, background, optimal_value, metric_width, metric_height, dots)
+    paths = _gap_rows(sweep, optimal_value)
+    parts = _map_views(sweep, background, _shape_of(paths), optimal_value, metric_width,
+                       metric_height, dots)
     width = int(background.get("width", 420)) + metric_width + 60
     return {
         "$schema": background.get("$schema", alt.SCHEMA_URL),
@@ -431,7 +490,7 @@ def whatif_map_spec(
             _outcome_panel(sweep, width),
         ],
         "resolve": _RESOLVE,
-        "datasets": {**parts.datasets, **_datasets(sweep, parts.paths, as_frames=as_frames)},
+        "datasets": {**parts.datasets, **_datasets(sweep, paths, as_frames=as_frames)},
         "autosize": {"type": "pad", "contains": "padding"},
         "config": background.get("config", {}),
     }
@@ -457,30 +516,69 @@ def whatif_map_panels(
     the outcome text under it (the sentence in lines as wide as the map, the loss colour
     legend above the map so the panel stays narrow), and the loss and distance charts.
     Drawn side by side on a desktop and one above the other on a phone (``panels``)."""
-    parts = _map_parts(sweep, background, optimal_value, metric_width, metric_height, dots)
-    width = int(background.get("width", 420))
+    rows = whatif_map_rows(sweep, width=int(background.get("width", 420)),
+                           optimal_value=optimal_value)
+    if not as_frames:
+        rows = rows._replace(on_map=records(_six_digits(rows.on_map)),
+                             over_steps=records(_six_digits(rows.over_steps)),
+                             outcomes=records(rows.outcomes))
+    return whatif_map_figure(sweep.windows, sweep.steps, rows, background,
+                             optimal_value=optimal_value, step=step, metric_width=metric_width,
+                             metric_height=metric_height, dots=dots)
+
+
+def whatif_map_rows(sweep: Sweep, *, width: int = 420, optimal_value: float | None = None
+                    ) -> MapRows:
+    """The rows ``whatif_map_panels`` draws, for a map ``width`` px wide (the sentences are
+    broken into lines as wide as it). With a known ``optimal_value`` each row depends on its
+    own run only: the rows of several one-run sweeps, stacked with ``run`` numbered by
+    position, are the rows of their ``whatif.combine`` (a server keeps them run by run)."""
+    paths = _with_fixed(_gap_rows(sweep, optimal_value), sweep)
     outcomes = _with_fixed(_outcome_frame(sweep), sweep)
     outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(width, 12))
-    lines = max(lines, _SENTENCE_LINES)  # room kept, so another optimiser keeps the shape
     # Each panel gets the paths' columns it reads: the rows are sent once per panel.
-    paths = _with_fixed(parts.paths, sweep)
     keys = [c for c in ("run", "rung", "beta", "fixed", "step", "until") if c in paths]
     on_map = paths[keys + [c for c in ("w1", "w2", "loss") if c in paths]]
     over_steps = paths[keys + [c for c in ("gap", "distance") if c in paths]]
-    datasets = {**parts.datasets, **_datasets(sweep, on_map, outcomes, as_frames=as_frames)}
-    metric_rows = _datasets(sweep, over_steps, outcomes, as_frames=as_frames)[WHATIF_PATHS]
-    params = _params(sweep, step, every_beta=True)
+    # Room kept for the longest sentence, so another optimiser keeps the figure's shape.
+    return MapRows(on_map, over_steps, outcomes,
+                   _shape_of(paths, max(lines, _SENTENCE_LINES)))
+
+
+def whatif_map_figure(
+    windows: Sequence[RunWindow],
+    steps: int,
+    rows: MapRows,
+    background: dict,
+    *,
+    optimal_value: float | None = None,
+    step: int | None = None,
+    metric_width: int = 280,
+    metric_height: int = 200,
+    dots: bool = True,
+) -> list[dict]:
+    """``whatif_map_panels`` of runs with these ``windows`` and ``steps`` whose rows are
+    ``rows`` (its ``on_map``, ``over_steps`` and ``outcomes`` go into the datasets as they
+    are: DataFrames, records or Arrow bytes). The specs read only ``rows.shape`` of them, so
+    one figure serves every set of rows of the same shape."""
+    runs = _Runs(tuple(windows), int(steps))
+    shape = rows.shape
+    parts = _map_views(runs, background, shape, optimal_value, metric_width, metric_height,
+                       dots)
+    width = int(background.get("width", 420))
+    datasets = {**parts.datasets, WHATIF_PATHS: rows.on_map, WHATIF_OUTCOMES: rows.outcomes}
+    params = _params(runs, step, every_beta=True, last=shape.last)
     config = background.get("config", {})
     the_map = {**parts.the_map, "layer": [_legend_above(layer)
                                           for layer in parts.the_map["layer"]]}
     # The map's title heads the panel, so the legend sits between it and the map.
     title = {"title": the_map.pop("title")} if "title" in the_map else {}
     return _any_decay([
-        panel({**title, "vconcat": [the_map, _outcome_panel(sweep, width, lines=lines)]},
+        panel({**title, "vconcat": [the_map, _outcome_panel(runs, width, lines=shape.lines)]},
               params, datasets, config=config, resolve=_RESOLVE),
-        panel({"vconcat": parts.metrics}, params + parts.bounds, {WHATIF_PATHS: metric_rows},
+        panel({"vconcat": parts.metrics}, params + parts.bounds, {WHATIF_PATHS: rows.over_steps},
               config=config, resolve=_RESOLVE),
-    ], sweep)
+    ], runs)
 
 
 _SENTENCE_LINES = 3
