@@ -8,7 +8,7 @@ The page has two parts. What it is about (lesson, view, surface) and the setting
 now and then (how many optimisers, their shared settings, the schedule, the display) are drawn
 by ``main``; a change there redraws everything. What the runs do (each run's optimiser and
 learning rate, the start, the steps) and the view are drawn by ``lab``, a fragment: a change
-there reruns and redraws only the lab.
+there reruns and redraws only the lab. Runs of one server process take turns (``ui/turns.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import streamlit as st
 
 from losslab import settings as settings_rules
 from losslab.settings import CUSTOM
-from ui import browser, classroom, scene, sidebar, state, views
+from ui import browser, classroom, scene, sidebar, state, turns, views
 from ui.text import plain
 
 # isort: split
@@ -74,7 +74,7 @@ def lab(fragment: bool = False) -> None:
                    "operators and the listed functions are accepted.")
 
 
-lab_fragment = st.fragment(lab)
+lab_fragment = st.fragment(turns.in_turn(lab))
 
 
 def main() -> None:
@@ -94,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    turns.in_turn(main)()

@@ -132,7 +132,7 @@ def test_the_map_joins_rows_kept_run_by_run_into_the_figure_of_all_the_runs(monk
     import pandas as pd
     import pyarrow as pa
 
-    from losslab import charts, permalink
+    from losslab import charts, permalink, whatif
     from ui import compute, sweeps
     from ui.scene import run_names
 
@@ -143,13 +143,22 @@ def test_the_map_joins_rows_kept_run_by_run_into_the_figure_of_all_the_runs(monk
         made.append(sweep.windows[0].optimizer)
         return real(sweep, **kw)
 
+    joins: list[int] = []
+    real_combine = whatif.combine
+
+    def combine(parts):
+        joins.append(len(parts))
+        return real_combine(parts)
+
     monkeypatch.setattr(charts, "whatif_map_rows", rows_of)
+    monkeypatch.setattr(whatif, "combine", combine)
     link = {**LINK, "steps": "167"}  # nothing else asks for these steps
     at = open_app(link)
     assert sorted(made) == ["adam", "momentum", "newton", "sgd"]
     made.clear()
     ok(widget(at, "w_lr").set_value(0.05).run())
     assert made == ["sgd"]
+    assert joins == []  # the map never needed the runs as one sweep
 
     s, _ = permalink.parse_query(link)
     surface, key, names = compute.surface_key(s), compute.run_key(s), run_names(s,

@@ -185,9 +185,17 @@ class Scene:
                        else f"{name}: {outcome}")
         return out
 
-    @property
+    @once
     def windows(self) -> tuple[whatif.RunWindow, ...] | None:
-        """Each run's window of rates when the chart has rate controls, else ``None``."""
+        """Each run's window of rates when the chart has rate controls, else ``None`` (also
+        when the runs over their windows could not be computed). A registry surface's map
+        needs only these: its rows are kept run by run (``sweeps.whatif_map``)."""
+        if self.what_if and self.source == "registry" and self.surface.dim == 2:
+            try:
+                return sweeps.windows(compute.surface_key(self.runs), compute.run_key(self.runs),
+                                      run_names(self.runs, with_rates=False))
+            except ValueError:
+                return None
         sweep, _ = self.rate_window
         return None if sweep is None else sweep.windows
 

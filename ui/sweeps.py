@@ -45,7 +45,7 @@ def sweep_on(surface: Surface, key: tuple, names: tuple[str, ...]) -> whatif.Swe
 
 def _parts(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]
            ) -> tuple[list[tuple], list[whatif.RunWindow]]:
-    """Each run's part of a sweep as ``run_sweep``'s arguments, and the runs' windows with
+    """Each run's part of a sweep (what ``run_sweep`` computes), and the runs' windows with
     their chosen rungs. The window stands for the rate and the decay, so they are left out
     of the part: every choice within a window asks for the same part."""
     _, starts, steps, schedule, _, _ = key
@@ -69,21 +69,40 @@ def sweep(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]) -> 
     return dataclasses.replace(_combined(repr(parts), parts), windows=tuple(windows))
 
 
+def windows(surface: tuple[str, str, Key], key: tuple, names: tuple[str, ...]
+            ) -> tuple[whatif.RunWindow, ...]:
+    """The runs' windows with their chosen rungs, once every run's part is computed: what the
+    app needs of ``sweep`` before drawing the map, whose rows are kept run by run. Raises
+    ``ValueError`` (in words) when a run cannot be computed."""
+    parts, windows_ = _parts(surface, key, names)
+    _computed(repr(parts), parts)
+    return tuple(windows_)
+
+
+@shared(max_entries=256)
+def _computed(key: str, _run_parts: tuple[tuple, ...]) -> bool:
+    """Every part computed (a failure raises, and is not kept). Keyed by the parts' ``repr``
+    (``_combined``)."""
+    for part in _run_parts:
+        run_sweep(repr(part), part)
+    return True
+
+
 @shared(max_entries=256)
 def _combined(key: str, _run_parts: tuple[tuple, ...]) -> whatif.Sweep:
     """The runs' parts as one sweep, cached too: a rerun reads one entry, not one per run.
     Keyed by the parts' ``repr`` (exact for these tuples of names and floats): Streamlit's
     hasher walks a nested tuple element by element, which cost more than reading the entry."""
-    return whatif.combine([run_sweep(*part) for part in _run_parts])
+    return whatif.combine([run_sweep(repr(part), part) for part in _run_parts])
 
 
-@by_name(st.cache_data(max_entries=512, max_size="128MB", ttl=TTL, show_spinner=False))
-def run_sweep(surface: tuple[str, str, Key], optimizer: str, name: str, hyperparams: Key,
-              start: tuple[float, ...] | None, window: whatif.RunWindow,
-              sweep_start: tuple[float, ...], steps: int, schedule: settings.ScheduleKey,
-              max_points: int) -> whatif.Sweep:
-    """One run over its window (``whatif.sweep``), cached across sessions; at a constant rate
-    its runs are read from the ladder's pages (``at_rates``)."""
+@shared(max_entries=256)
+def run_sweep(key: str, _part: tuple) -> whatif.Sweep:
+    """One run over its window (``whatif.sweep``), cached across sessions and read as it is
+    (its tables are only ever copied); at a constant rate its runs are read from the ladder's
+    pages (``at_rates``). ``_part`` is one of ``_parts``; ``key`` its ``repr``."""
+    (surface, optimizer, name, hyperparams, start, window, sweep_start, steps, schedule,
+     max_points) = _part
     run = whatif.RunSetting(optimizer, name, dict(hyperparams), start)
     scheduled = settings.schedule_from_key(schedule)
     histories = None
@@ -145,7 +164,7 @@ def _map_rows(key: str, width: int, _part: tuple) -> tuple[charts.MapRows, int]:
     """One run's rows of the what-if map (``charts.whatif_map_rows``, ``run`` 0) as Arrow
     tables, shared by every combination of runs it is drawn in, and the run's steps. Keyed
     by the part's ``repr`` (``_combined``)."""
-    one = run_sweep(*_part)
+    one = run_sweep(key, _part)
     drawn = charts.whatif_map_rows(one, width=width,
                                    optimal_value=named(_part[0]).optimal_value)
     return drawn._replace(on_map=rows.arrow_table(drawn.on_map),

@@ -42,7 +42,7 @@ def stability_note(scene: Scene, slot) -> None:
 
 
 def window_names(scene: Scene) -> tuple[str, ...]:
-    return tuple(w.name for w in scene.rate_window[0].windows)
+    return tuple(w.name for w in scene.windows)
 
 
 def _problem(scene: Scene) -> bool:
@@ -197,8 +197,8 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         )
     size = panel_map_size(s)  # the map and the loss charts, stacked on a phone
     field = gradient_field
-    window, _ = scene.rate_window if histories else (None, "")
-    if window is not None:  # the figure's legend names runs without their rate
+    windows = scene.windows if histories else None
+    if windows is not None:  # the figure's legend names runs without their rate
         legend = scene.legend(histories, window_names(scene))
         if scene.source == "registry":
             figure = sweeps.whatif_map(compute.surface_key(scene.runs),
@@ -207,7 +207,7 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         else:
             background = charts.surface_map(surface, grid, size=size,
                                             show_gradient_field=field).to_dict(validate=False)
-            figure = sweeps.whatif_map_of(surface, window, background, s.step)
+            figure = sweeps.whatif_map_of(surface, scene.rate_window[0], background, s.step)
         # The map's column a little wider than its share: on a desktop it is drawn as large
         # as the single figure drew it, the loss charts a little smaller.
         picked = show_panels(figure, s, "surface_chart", widths=(size + 90, METRICS_WIDTH + 60),
@@ -227,14 +227,14 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         st.rerun()  # the runs restart from the point clicked on the map
     if not histories:
         return
-    if window is not None:  # the panels' shared controls play the run themselves
+    if windows is not None:  # the panels' shared controls play the run themselves
         browser.rate_hint()
     questions.result(scene)
     if scene.story:
         st.info(scene.story)
     if scene.assessment is not None:
         st.caption(scene.assessment.lines[0])
-    if window is None:
+    if windows is None:
         panels.summaries(scene)
     if s.presenter:
         return
