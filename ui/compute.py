@@ -178,7 +178,7 @@ def _page_rates(optimizer: str, page: int) -> tuple[float, ...]:
                  if hp.min_value <= r <= hp.max_value)
 
 
-@shared(max_entries=384)
+@shared(max_entries=768)
 def ladder_page(surface: tuple[str, str, Key], optimizer: str, hyperparams: Key,
                 start: tuple[float, ...], steps: int, page: int) -> list[descent.History]:
     """``optimizer`` (its other settings ``hyperparams``) at every rung of ``page``, full
