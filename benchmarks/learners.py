@@ -250,6 +250,10 @@ class Learner:
         action = self.rng.choices(actions, weights)[0]
         key = {"lr": "w_lr", "optimiser": "w_opt_0", "surface": "w_surface"}[action]
         w = self.widgets.get(key)
+        if action == "surface" and w is not None and not [
+                o for o in w.options if o != w.state.string_value and "formula" not in o]:
+            # The one-weight view has one surface besides a typed formula: move the rate.
+            action, w = "lr", self.widgets.get("w_lr")
         if w is None and "lr" in self.widgets:
             # A reference app (benchmarks/one_chart_app.py) has only its rate slider, "lr".
             action, w = "lr", self.widgets["lr"]

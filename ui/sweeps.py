@@ -194,7 +194,7 @@ def whatif_lesson(
             for spec in _whatif_lesson(repr(parts), w_range, step, width, height, parts)]
 
 
-@by_name(st.cache_data(max_entries=64, max_size="24MB", ttl=TTL, show_spinner=False))
+@by_name(st.cache_data(max_entries=512, max_size="128MB", ttl=TTL, show_spinner=False))
 def _whatif_lesson(key: str, w_range: tuple[float, float], step: int | None, width: int,
                    height: int, _run_parts: tuple[tuple, ...]) -> list[dict]:
     """Keyed by the parts' ``repr`` (``_combined``)."""
