@@ -650,7 +650,8 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
 def baseline(lesson: str) -> Settings:
     """What a link with only ``lesson=<lesson>`` means: that lesson's preset, or the defaults
     (with ``lesson`` set) for ``NO_LESSON``. Raises ``ValueError`` for an unknown lesson."""
-    return with_lesson(Settings(), lesson)
+    known = _BASELINES.get(lesson)
+    return known if known is not None else with_lesson(Settings(), lesson)
 
 
 def reconcile(settings: Settings) -> tuple[Settings, list[str]]:
@@ -818,3 +819,11 @@ def network_kwargs(settings: Settings) -> tuple[dict[str, object], list[str]]:
         learning_rate=float(settings.rates()[0]), steps=steps, batch=min(settings.batch, n),
         seed=settings.seed,
     ), notes
+
+
+_BASELINES: Mapping[str, Settings] = MappingProxyType({
+    lesson: with_lesson(Settings(), lesson)
+    for lesson in (NO_LESSON, *(known.id for known in lessons.LESSONS))})
+"""``baseline`` of every lesson, made once: every rerun checks the settings against it (when
+reconciling them and when writing the link), and building it each time was a tenth of a
+cached rerun's own work."""
