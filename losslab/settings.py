@@ -68,6 +68,7 @@ __all__ = [
     "rate_range",
     "reconcile",
     "repair",
+    "replaced",
     "run_starts",
     "schedule_from_key",
     "schedule_key",
@@ -177,6 +178,21 @@ class Settings:
         """The learning rate of each optimiser, aligned with ``optimizers``."""
         lr = self.learning_rates
         return lr * len(self.optimizers) if len(lr) == 1 else lr
+
+
+def replaced(settings: Settings, **changes: object) -> Settings:
+    """``dataclasses.replace(settings, **changes)``, checking only the changed fields: the
+    others were checked when ``settings`` was made, and checking is idempotent. Raises
+    ``ValueError`` naming a refused field and value, ``TypeError`` for an unknown field.
+    (Building the settings anew checked all 64 fields; a rerun does it a dozen times.)"""
+    new = object.__new__(Settings)
+    new.__dict__.update(settings.__dict__)
+    for name, value in changes.items():
+        f = FIELD.get(name)
+        if f is None:
+            raise TypeError(f"Settings has no field {name!r}")
+        object.__setattr__(new, name, _checked(f, value))
+    return new
 
 
 class Field(NamedTuple):
@@ -467,7 +483,7 @@ def opening_of(surface: str, s: Settings) -> dict[str, object]:
         return {}
     try:
         opening = surfaces.get(surface, **surface_params(
-            dataclasses.replace(s, surface=surface))).opening
+            replaced(s, surface=surface))).opening
     except ValueError:
         return {}
     return opening_fields(opening)
@@ -532,7 +548,7 @@ def implied_view(surface: str, base: Settings) -> str:
     s = SURFACES.get(surface)
     if s is None:
         return base.view
-    return fit_dimension(dataclasses.replace(base, start=(0.0,) * s.dim), s.dim).view
+    return fit_dimension(replaced(base, start=(0.0,) * s.dim), s.dim).view
 
 
 SURFACE_DEFAULTS = MappingProxyType({
@@ -582,7 +598,7 @@ def implied_rates(s: Settings, base: Settings) -> tuple[float, ...]:
         return rates
     if len(s.start) != shape.dim:
         return rates
-    return steady_rates(dataclasses.replace(s, learning_rates=rates))
+    return steady_rates(replaced(s, learning_rates=rates))
 
 
 def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settings:
@@ -591,9 +607,9 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
     ``base`` is what the fields not in ``given`` default to (a link's baseline)."""
     implied = {k: v for k, v in implied_surface_settings(s.surface, base).items()
                if k not in given}
-    s = dataclasses.replace(s, **implied) if implied else s
+    s = replaced(s, **implied) if implied else s
     opening = implied_opening(s, base, given) or implied_network(s, base, given)
-    s = dataclasses.replace(s, **opening) if opening else s
+    s = replaced(s, **opening) if opening else s
     given = given | set(opening)
     changes: dict[str, object] = {**implied, **opening}
     dim = SURFACES[s.surface].dim if s.surface in SURFACES else None
@@ -604,7 +620,7 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
             notes.add(f'Ignored start="{shown}": the surface {s.surface} needs {dim} '
                       f"coordinate{'s' if dim > 1 else ''}.")
     if dim is not None:  # a registry surface opens in the view of its dimension
-        view = fit_dimension(dataclasses.replace(s, start=changes.get("start", s.start)),
+        view = fit_dimension(replaced(s, start=changes.get("start", s.start)),
                              dim).view
         if view != s.view:
             changes["view"] = view
@@ -614,7 +630,7 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
                   f"the left end (wmin) must be less than the right end (wmax).")
     rates = s.learning_rates
     if "learning_rates" not in given:
-        rates = implied_rates(dataclasses.replace(s, start=changes.get("start", s.start)), base)
+        rates = implied_rates(replaced(s, start=changes.get("start", s.start)), base)
     fitted = _fit_rates(rates, len(s.optimizers))
     if fitted != s.learning_rates and "learning_rates" in given:
         notes.add(f"lr has {len(s.learning_rates)} values for {len(s.optimizers)} "
@@ -644,7 +660,7 @@ def repair(s: Settings, base: Settings, given: set[str], notes: Notes) -> Settin
         changes["step"] = s.steps
         notes.add(f"The shown step {s.step} is beyond the last step {s.steps}, "
                   f"so step {s.steps} is shown.")
-    return dataclasses.replace(s, **changes) if changes else s
+    return replaced(s, **changes) if changes else s
 
 
 def baseline(lesson: str) -> Settings:
@@ -673,10 +689,10 @@ def with_lesson(current: Settings, lesson_id: str) -> Settings:
     from ``current``), or ``current`` in free exploration for ``NO_LESSON``. Raises
     ``ValueError`` for an unknown lesson."""
     if lesson_id == NO_LESSON:
-        return dataclasses.replace(current, lesson=NO_LESSON)
+        return replaced(current, lesson=NO_LESSON)
     lesson = lessons.get(lesson_id)
     kept = {name: getattr(current, name) for name in lessons.KEPT_SETTINGS}
-    new = dataclasses.replace(Settings(), **kept, **dict(lesson.settings), lesson=lesson.id)
+    new = replaced(Settings(), **kept, **dict(lesson.settings), lesson=lesson.id)
     shape = SURFACES.get(new.surface)
     return fit_dimension(new, shape.dim if shape is not None else None)
 
@@ -685,13 +701,13 @@ def with_surface(current: Settings, name: str) -> Settings:
     """Pick a surface: its opening (the runs that show its story), its own defaults
     (``SURFACE_DEFAULTS``) — the same a link naming only the surface gets."""
     start = default_start(name) if name != CUSTOM else current.start
-    new = dataclasses.replace(current, surface=name, start=start, starts=(), step=None,
+    new = replaced(current, surface=name, start=start, starts=(), step=None,
                               **SURFACE_DEFAULTS.get(name, {}))
     opening = opening_of(name, new)
     if opening:
-        new = dataclasses.replace(new, **opening)
+        new = replaced(new, **opening)
     elif name != CUSTOM:
-        new = dataclasses.replace(new, learning_rates=steady_rates(new))
+        new = replaced(new, learning_rates=steady_rates(new))
     return reconcile(new)[0]
 
 
@@ -700,9 +716,9 @@ def with_view(current: Settings, view: str) -> Settings:
     opens the chapter's surface, a two-weight view Rosenbrock, when the surface has the other
     dimension."""
     dim = SURFACES[current.surface].dim if current.surface in SURFACES else None
-    new = dataclasses.replace(current, view=view)
+    new = replaced(current, view=view)
     if view == "nn" and current.view != "nn":
-        return reconcile(dataclasses.replace(new, **network_opening()))[0]
+        return reconcile(replaced(new, **network_opening()))[0]
     if view == "lesson" and dim == 2:
         return with_surface(new, "single_point")
     if view in ("surface", "sweep") and dim == 1:
@@ -726,7 +742,7 @@ def fit_dimension(s: Settings, dim: int | None) -> Settings:
         start = default_start(s.surface) if s.surface != CUSTOM else (-1.0,) * dim
     if (view, start) == (s.view, s.start):
         return s
-    return dataclasses.replace(s, view=view, start=start)
+    return replaced(s, view=view, start=start)
 
 
 # ---------------------------------------------------------------------------- adapters

@@ -539,6 +539,30 @@ def test_reconcile_is_idempotent(s):
     assert reconcile(s) == (s, [])
 
 
+@settings(max_examples=150, deadline=None)
+@given(consistent_settings, st.fixed_dictionaries({}, optional={
+    f.name: _field_values(f) | st.floats(allow_nan=True) | st.text(max_size=5)
+    for f in FIELDS}))
+def test_replacing_a_few_fields_checks_them_as_building_the_settings_anew_does(s, changes):
+    """``replaced`` checks only the changed fields: it gives what ``dataclasses.replace``
+    gives, and refuses what it refuses, with the same words."""
+    import dataclasses
+
+    from losslab.settings import replaced
+
+    try:
+        expected = dataclasses.replace(s, **changes)
+    except ValueError as refused:
+        with pytest.raises(ValueError) as raised:
+            replaced(s, **changes)
+        # Fields are checked in another order, so the field named may differ; both name one.
+        assert str(raised.value).startswith("Invalid ") and str(refused).startswith("Invalid ")
+        return
+    got = replaced(s, **changes)
+    assert got == expected and hash(got) == hash(expected)
+    assert vars(got) == vars(expected)
+
+
 _keys = st.sampled_from([f.key for f in FIELDS]) | st.text(max_size=8)
 _texts = st.text(max_size=40) | st.sampled_from(["inf", "nan", "-0", "1e999", "0", "1", ""])
 

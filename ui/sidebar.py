@@ -373,7 +373,7 @@ def safe_replace(s: Settings, changes: dict[str, object]) -> tuple[Settings, lis
         elif getattr(s, name) != value:
             changed[name] = value
     try:  # the usual case, checked once: every rerun goes through here
-        new = dataclasses.replace(s, **changed) if changed else s
+        new = settings.replaced(s, **changed) if changed else s
     except ValueError:  # find the values the settings refuse, keep the others
         good = {}
         for name, value in changed.items():
