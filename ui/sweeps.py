@@ -3,8 +3,9 @@
 A run's part of a sweep (``run_sweep``: its rows at every rate of its window, read from the
 ladder's pages) is computed once per server and shared; the runs shown are joined from their
 parts, so a learner who moves one run's rate, or picks another optimiser for it, computes that
-run alone. The map's rows are kept run by run as the Arrow bytes Streamlit sends
-(``_map_rows``), so a combination of runs nobody drew before costs only joining them.
+run alone. The map's rows are kept run by run as Arrow tables (``_map_rows``) and joined
+into the bytes Streamlit sends (``_stacked_rows``), so a combination of runs nobody drew before
+costs only joining them.
 """
 
 from __future__ import annotations
