@@ -31,6 +31,28 @@ def frames(element) -> dict[str, pd.DataFrame]:
     return out
 
 
+def assert_same_figure(mine: list[dict], theirs: list[dict]) -> None:
+    """Two figures (lists of panel specs) are the same: equal specs, the same datasets, and
+    equal rows in each (rows given as DataFrames or as the Arrow bytes Streamlit sends)."""
+
+    def rows(value: object) -> object:
+        return pa.ipc.open_stream(value).read_all().to_pandas() \
+            if isinstance(value, bytes) else value
+
+    assert len(mine) == len(theirs)
+    for one, other in zip(mine, theirs, strict=True):
+        one, other = dict(one), dict(other)
+        one_rows, other_rows = one.pop("datasets"), other.pop("datasets")
+        assert one == other
+        assert one_rows.keys() == other_rows.keys()
+        for name in other_rows:
+            a, b = rows(one_rows[name]), rows(other_rows[name])
+            if isinstance(b, pd.DataFrame):
+                pd.testing.assert_frame_equal(a, b, check_dtype=False)
+            else:
+                assert a == b, name
+
+
 def datasets(charts, name: str) -> list[pd.DataFrame]:
     """The rows of dataset ``name`` in each of ``charts`` that has it (e.g. ``at.get(
     "vega_lite_chart")``), in page order."""

@@ -11,7 +11,7 @@ from losslab import charts, grids, surfaces, whatif
 from losslab.charts import whatif as whatif_charts
 from losslab.charts.maps import CELLS_VIEW
 from losslab.whatif import RunSetting
-from tests.chartdata import assert_valid_vega_lite
+from tests.chartdata import assert_same_figure, assert_valid_vega_lite
 
 RUNS = [RunSetting("sgd", "Gradient descent", {"learning_rate": 0.001}),
         RunSetting("momentum", "Momentum", {"learning_rate": 0.001}),
@@ -328,15 +328,7 @@ def test_runs_drawn_one_by_one_and_joined_are_the_runs_drawn_together(rosenbrock
                                              optimal_value=0.0, step=7)
     drawn = whatif_charts.whatif_map_panels(whole, background, optimal_value=0.0, step=7,
                                             as_frames=True)
-    assert len(figure) == len(drawn) == 2
-    for mine, theirs in zip(figure, drawn, strict=True):
-        mine, theirs = dict(mine), dict(theirs)
-        mine_rows, their_rows = mine.pop("datasets"), theirs.pop("datasets")
-        assert mine == theirs
-        assert mine_rows.keys() == their_rows.keys()
-        for name, frame in their_rows.items():
-            if isinstance(frame, pd.DataFrame):
-                pd.testing.assert_frame_equal(mine_rows[name], frame)
+    assert_same_figure(figure, drawn)
     # The step control ends at the longest path's last drawn step; Newton's run is the
     # fourth row of the outcome text.
     assert next(p for p in figure[0]["params"] if p["name"] == "step")["bind"]["max"] == 60

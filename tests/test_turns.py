@@ -75,3 +75,35 @@ def test_a_page_run_holding_the_turn_draws_its_fragment_without_waiting():
         assert fragment() == "drawn"
     assert calls == ["fragment"]
     assert time.monotonic() - started < turns.PATIENCE / 2
+
+
+def test_the_apps_page_and_lab_runs_wait_for_the_run_in_progress():
+    """The app's own runs take turns: while another learner's run holds the turn, opening the
+    page and moving a run's rate (the lab fragment) each wait for it — here at most the
+    patience, since the other run never ends — and then draw as usual."""
+    from tests.apppage import ok, open_app, widget
+
+    at = open_app({"surface": "rosenbrock"})  # computed once, so the timings below are waits
+    holding, done = threading.Event(), threading.Event()
+
+    def another_learner() -> None:
+        with turns.turn():
+            holding.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=another_learner)
+    thread.start()
+    try:
+        assert holding.wait(5)
+        started = time.monotonic()
+        ok(open_app({"surface": "rosenbrock"}))
+        assert time.monotonic() - started >= 0.9 * turns.PATIENCE
+        started = time.monotonic()
+        ok(widget(at, "w_lr").set_value(0.0015).run())
+        assert time.monotonic() - started >= 0.9 * turns.PATIENCE
+    finally:
+        done.set()
+        thread.join(5)
+    started = time.monotonic()
+    ok(widget(at, "w_lr").set_value(0.0013).run())
+    assert time.monotonic() - started < turns.PATIENCE  # nobody else's turn: no wait
