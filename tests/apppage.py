@@ -105,7 +105,14 @@ def path_rows(at: AppTest) -> pd.DataFrame:
     ``optimizer``. Empty when no path is drawn."""
     main = charts(at.main)
     assert main, "the page draws no chart"
-    for df in chartdata.frames(main[0]).values():
+    frames = chartdata.frames(main[0])
+    # The map's figures send each run's paths as a dataset of its own ("…-paths-1", …).
+    per_run = [(int(m.group(1)) - 1, df) for name, df in frames.items()
+               if (m := re.search(r"-paths-(\d+)$", name))]
+    if per_run:
+        return drawn_rows(main[0], pd.concat([df.assign(run=k) for k, df in sorted(
+            per_run, key=lambda item: item[0])], ignore_index=True))
+    for df in frames.values():
         if "step" in df.columns and ("w" in df.columns or "w1" in df.columns) and len(df):
             return drawn_rows(main[0], df)
     return pd.DataFrame()

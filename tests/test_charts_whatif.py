@@ -78,20 +78,31 @@ def test_each_run_has_a_rate_control_and_the_decay_runs_a_beta_control(map_spec)
 
 
 def test_every_view_of_the_runs_starts_with_the_one_rung_filter(map_spec):
+    """Each run's paths are read by views of their own, all starting with that run's filter
+    (so a move of one run's rate filters its rows only); the outcome text reads every run."""
     _, spec = map_spec
-    names = (whatif_charts.WHATIF_PATHS, whatif_charts.WHATIF_OUTCOMES)
-    readers = [v for v in views(spec) if v.get("data", {}).get("name") in names]
-    # map: path line, dots, marker; two metric charts: line, marker; outcome text: 3 layers
-    assert len(readers) == 3 + 2 * 2 + 3
-    first = {json.dumps(v["transform"][0], sort_keys=True) for v in readers}
-    assert first == {json.dumps({"filter": "datum.rung == [lr_1, lr_2, lr_3][datum.run] && "
-                                 "datum.beta == [0, beta_2, beta_3][datum.run]"})}
+    run_filters = ["datum.rung == lr_1 && datum.beta == 0",
+                   "datum.rung == lr_2 && datum.beta == beta_2",
+                   "datum.rung == lr_3 && datum.beta == beta_3"]
+    for k, expected in enumerate(run_filters):
+        readers = [v for v in views(spec)
+                   if v.get("data", {}).get("name") == whatif_charts.paths_name(k)]
+        # map: path line, dots, marker; two metric charts: line, marker
+        assert len(readers) == 3 + 2 * 2
+        assert {json.dumps(v["transform"][0]) for v in readers} == {
+            json.dumps({"filter": expected})}
+    outcomes = [v for v in views(spec)
+                if v.get("data", {}).get("name") == whatif_charts.WHATIF_OUTCOMES]
+    assert len(outcomes) == 3
+    assert {json.dumps(v["transform"][0]) for v in outcomes} == {
+        json.dumps({"filter": "datum.rung == [lr_1, lr_2, lr_3][datum.run] && "
+                              "datum.beta == [0, beta_2, beta_3][datum.run]"})}
 
 
 def test_every_scale_the_runs_use_has_a_fixed_domain(map_spec):
     _, spec = map_spec
     for view in views(spec):
-        if view.get("data", {}).get("name") != whatif_charts.WHATIF_PATHS:
+        if not view.get("data", {}).get("name", "").startswith(whatif_charts.WHATIF_PATHS):
             continue
         for channel in ("x", "y"):
             assert "domain" in view["encoding"][channel]["scale"], (channel, view["mark"])
@@ -106,8 +117,11 @@ def test_the_loss_charts_log_axes_span_every_row_in_whole_decades(map_spec):
     assert start_loss == pytest.approx(12.5)  # Rosenbrock at (-1.5, 2)
     # A thousand times the start's loss above the optimum; a thousand away from the minimum.
     for field, top in (("gap", "12500.0"), ("distance", "1000.0")):
-        assert params[f"{field}_extent"] == (
-            f"extent(pluck(data('{whatif_charts.WHATIF_PATHS}'), '{field}'))")
+        for k in range(3):  # each run's rows are a dataset of their own
+            assert params[f"{field}_extent_{k + 1}"] == (
+                f"extent(pluck(data('{whatif_charts.paths_name(k)}'), '{field}'))")
+            assert f"{field}_extent_{k + 1}[0]" in params[f"{field}_least"]
+            assert f"{field}_extent_{k + 1}[1]" in params[f"{field}_most"]
         assert params[f"{field}_low"].startswith("pow(10, floor(log(")
         assert params[f"{field}_high"].startswith("pow(10, ceil(log(")
         assert f"{top})" in params[f"{field}_high"]  # values beyond the top leave the chart
@@ -133,14 +147,23 @@ def test_a_run_that_changes_optimiser_changes_the_rows_not_the_spec(rosenbrock):
         panels = figure(other)
         assert [{k: v for k, v in p.items() if k != "datasets"} for p in panels] == [
             {k: v for k, v in p.items() if k != "datasets"} for p in base]
-        rows = panels[1]["datasets"][whatif_charts.WHATIF_PATHS]
-        assert rows != base[1]["datasets"][whatif_charts.WHATIF_PATHS]
+        for panel, before in zip(panels, base, strict=True):
+            first = whatif_charts.paths_name(0)
+            assert panel["datasets"][first] != before["datasets"][first]
+            # The other runs' rows are as they were: the browser keeps them.
+            for k in (1, 2):
+                name = whatif_charts.paths_name(k)
+                assert panel["datasets"][name] == before["datasets"][name]
 
 
 def test_the_paths_sent_are_the_sweeps_rows(map_spec):
     sweep, spec = map_spec
-    rows = spec["datasets"][whatif_charts.WHATIF_PATHS]
-    assert len(rows) == len(sweep.paths)
+    for k in range(3):
+        rows = spec["datasets"][whatif_charts.paths_name(k)]
+        mine = sweep.paths[sweep.paths["run"] == k]
+        assert len(rows) == len(mine) and "run" not in rows[0]
+        assert [r["step"] for r in rows] == mine["step"].tolist()
+    assert whatif_charts.WHATIF_PATHS not in spec["datasets"]
     outcomes = spec["datasets"][whatif_charts.WHATIF_OUTCOMES]
     assert len(outcomes) == 7 + 7 * 3 + 7 * 3
     chosen = [o for o in outcomes if (o["run"], o["rung"], o["beta"]) == (2, 3, 1)]
@@ -216,13 +239,15 @@ def test_the_map_panel_holds_the_map_and_outcomes_and_the_other_the_loss_charts(
     texts = {v["encoding"]["text"]["field"] for v in views(the_map)
              if v["mark"].get("type") == "text" and "field" in v["encoding"].get("text", {})}
     assert {"line", "sentence"} <= texts
+    # One line per run in each: the loss above the optimum, then the distance.
     assert [v["encoding"]["y"]["field"] for v in views(metrics) if v["mark"]["type"] == "line"] \
-        == ["gap", "distance"]
+        == ["gap"] * 3 + ["distance"] * 3
     # The click that restarts the runs needs the map's cells in the map panel.
     assert any(v.get("name") == CELLS_VIEW for v in views(the_map))
-    assert set(metrics["datasets"]) == {whatif_charts.WHATIF_PATHS}
-    on_map = set(the_map["datasets"][whatif_charts.WHATIF_PATHS][0])
-    over_steps = set(metrics["datasets"][whatif_charts.WHATIF_PATHS][0])
+    runs = [whatif_charts.paths_name(k) for k in range(3)]
+    assert set(metrics["datasets"]) == set(runs)
+    on_map = set(the_map["datasets"][runs[0]][0])
+    over_steps = set(metrics["datasets"][runs[0]][0])
     assert {"w1", "w2"} <= on_map and not {"gap", "distance"} & on_map
     assert {"gap", "distance"} <= over_steps and not {"w1", "w2"} & over_steps
 
@@ -231,10 +256,10 @@ def test_every_panel_view_of_the_runs_starts_with_the_one_rung_filter(map_panels
                                                                        lesson_panels):
     for _, panels in (map_panels, lesson_panels):
         for spec in panels:
-            readers = [v for v in views(spec) if v.get("data", {}).get("name")
-                       in (whatif_charts.WHATIF_PATHS, whatif_charts.WHATIF_OUTCOMES)]
+            readers = [v for v in views(spec) if v.get("data", {}).get("name", "")
+                       .startswith((whatif_charts.WHATIF_PATHS, whatif_charts.WHATIF_OUTCOMES))]
             assert readers
-            assert all(v["transform"][0]["filter"].startswith("datum.rung == [")
+            assert all(v["transform"][0]["filter"].startswith("datum.rung == ")
                        for v in readers)
 
 
@@ -295,18 +320,20 @@ def test_another_optimiser_in_a_run_keeps_the_panels_as_they_are_and_changes_onl
     assert labels["momentum"]["beta_1"].startswith("momentum: μ")
     # Gradient descent's rows pass whatever its (hidden) decay control holds; the others
     # are filtered by theirs.
-    paths = drawn["sgd"][2][0]["datasets"][whatif_charts.WHATIF_PATHS]
-    assert paths.loc[paths["run"] == 0, "fixed"].all()
-    assert not paths.loc[paths["run"] > 0, "fixed"].any()
+    datasets = drawn["sgd"][2][0]["datasets"]
+    assert datasets[whatif_charts.paths_name(0)]["fixed"].all()
+    assert not datasets[whatif_charts.paths_name(1)]["fixed"].any()
+    assert not datasets[whatif_charts.paths_name(2)]["fixed"].any()
     first_filter = next(v["transform"][0]["filter"] for v in views(drawn["sgd"][2][0])
-                        if v.get("data", {}).get("name") == whatif_charts.WHATIF_PATHS)
+                        if v.get("data", {}).get("name") == whatif_charts.paths_name(0))
     assert "datum.fixed ||" in first_filter and "beta_1" in first_filter
 
 
 def test_runs_drawn_one_by_one_and_joined_are_the_runs_drawn_together(rosenbrock):
-    """A server keeps each run's rows on its own (``whatif_map_rows`` of a one-run sweep) and
-    joins them: the joined rows, and the figure built from their merged shape, are what
-    ``whatif_map_panels`` draws for all the runs at once."""
+    """A server keeps each run's rows on its own (``whatif_map_rows`` of a one-run sweep):
+    its paths as they are, its outcomes joined with the others'. Those rows, and the figure
+    built from their merged shape, are what ``whatif_map_panels`` draws for all the runs at
+    once."""
     import pandas as pd
 
     surface, background = rosenbrock
@@ -318,11 +345,11 @@ def test_runs_drawn_one_by_one_and_joined_are_the_runs_drawn_together(rosenbrock
                   for part in parts]
     assert {rows.shape.lines for rows in one_by_one} == {3}  # room for the longest sentence
 
-    def joined(name: str) -> pd.DataFrame:
-        frames = [getattr(rows, name).assign(run=k) for k, rows in enumerate(one_by_one)]
-        return pd.concat(frames, ignore_index=True)
-
-    rows = whatif_charts.MapRows(joined("on_map"), joined("over_steps"), joined("outcomes"),
+    assert all(len(r.on_map) == len(r.over_steps) == 1 for r in one_by_one)
+    outcomes = pd.concat([r.outcomes.assign(run=k) for k, r in enumerate(one_by_one)],
+                         ignore_index=True)
+    rows = whatif_charts.MapRows(tuple(r.on_map[0] for r in one_by_one),
+                                 tuple(r.over_steps[0] for r in one_by_one), outcomes,
                                  whatif_charts.MapShape.merge([r.shape for r in one_by_one]))
     figure = whatif_charts.whatif_map_figure(whole.windows, whole.steps, rows, background,
                                              optimal_value=0.0, step=7)

@@ -150,26 +150,28 @@ def whatif_map(
 @shared(max_entries=256)
 def _stacked_rows(key: str, width: int, _run_parts: tuple[tuple, ...]
                   ) -> tuple[charts.MapRows, int]:
-    """The runs' rows of the what-if map joined, as the Arrow bytes Streamlit sends (bytes:
-    shared by every rerun as they are), and the steps. Keyed by the parts' ``repr``
-    (``_combined``)."""
+    """The what-if map's rows of these runs, and the steps: each run's paths as they are
+    (the same bytes object on every rerun that draws that run, so the browser keeps them), the
+    outcomes joined. Keyed by the parts' ``repr`` (``_combined``)."""
     pieces = [_map_rows(repr(part), width, part) for part in _run_parts]
     return charts.MapRows(
-        *(rows.stacked_bytes([getattr(piece, name) for piece, _ in pieces])
-          for name in ("on_map", "over_steps", "outcomes")),
+        tuple(piece.on_map[0] for piece, _ in pieces),
+        tuple(piece.over_steps[0] for piece, _ in pieces),
+        rows.stacked_bytes([piece.outcomes for piece, _ in pieces]),
         charts.MapShape.merge([piece.shape for piece, _ in pieces])), pieces[0][1]
 
 
 @shared(max_entries=1024)
 def _map_rows(key: str, width: int, _part: tuple) -> tuple[charts.MapRows, int]:
-    """One run's rows of the what-if map (``charts.whatif_map_rows``, ``run`` 0) as Arrow
-    tables, shared by every combination of runs it is drawn in, and the run's steps. Keyed
-    by the part's ``repr`` (``_combined``)."""
+    """One run's rows of the what-if map (``charts.whatif_map_rows``): its paths as the Arrow
+    bytes Streamlit sends, its outcomes (``run`` 0) as an Arrow table to be joined, shared
+    by every combination of runs it is drawn in, and the run's steps. Keyed by the part's
+    ``repr`` (``_combined``)."""
     one = run_sweep(key, _part)
     drawn = charts.whatif_map_rows(one, width=width,
                                    optimal_value=named(_part[0]).optimal_value)
-    return drawn._replace(on_map=rows.arrow_table(drawn.on_map),
-                          over_steps=rows.arrow_table(drawn.over_steps),
+    return drawn._replace(on_map=(rows.table_bytes(rows.arrow_table(drawn.on_map[0])),),
+                          over_steps=(rows.table_bytes(rows.arrow_table(drawn.over_steps[0])),),
                           outcomes=rows.arrow_table(drawn.outcomes)), one.steps
 
 

@@ -7,8 +7,12 @@ the browser draws. The path on the map, the loss and distance charts, the marker
 step and the outcome text (the legend's words, the rate and the stability sentence) all read the
 same rows through the same filter, so they move together.
 
-Kept fast on purpose: one filter on the rung parameters is the first transform of every view
-reading the paths (Vega-Lite merges identical sources, so it runs once per move); every scale
+Kept fast on purpose: on the map and its loss charts each run's paths are a dataset of their
+own (``paths_name``) drawn by layers of their own, so a move of one run's rate filters only that
+run's rows, and a server change to one run (another optimiser, another rate in the sidebar)
+sends the browser new rows for that run only (it keeps a dataset whose bytes are unchanged).
+One filter on the run's rung parameter is the first transform of every view reading its paths
+(Vega-Lite merges identical sources, so it runs once per move); every scale
 domain is fixed here from the whole window and every view has a fixed size, so a move never
 re-lays out the chart; paths arrive thinned (``whatif.MAX_POINTS`` rows each at most).
 
@@ -42,6 +46,7 @@ __all__ = [
     "MapRows",
     "MapShape",
     "beta_param_name",
+    "paths_name",
     "rate_param_name",
     "with_choices",
     "whatif_lesson_panels",
@@ -54,7 +59,8 @@ __all__ = [
 
 WHATIF_PATHS = "losslab-whatif-paths"
 WHATIF_OUTCOMES = "losslab-whatif-outcomes"
-"""Dataset names of ``Sweep.paths`` and ``Sweep.outcomes`` in the specs."""
+"""Dataset names of ``Sweep.paths`` and ``Sweep.outcomes`` in the specs (the map's figures hold
+each run's paths apart: ``paths_name``)."""
 _FLOOR = 1e-12
 _FMT = ".4g"
 _KNOB_SYMBOL = {"momentum": "μ", "decay": "ρ", "beta1": "β1"}
@@ -63,6 +69,12 @@ _KNOB_SYMBOL = {"momentum": "μ", "decay": "ρ", "beta1": "β1"}
 def rate_param_name(run: int) -> str:
     """The parameter holding run ``run``'s (0-based) rung in its rate window: ``lr_1``, …"""
     return f"lr_{run + 1}"
+
+
+def paths_name(run: int) -> str:
+    """The dataset of run ``run``'s (0-based) paths in the map's figures:
+    ``losslab-whatif-paths-1``, …"""
+    return f"{WHATIF_PATHS}-{run + 1}"
 
 
 def beta_param_name(run: int) -> str:
@@ -190,44 +202,69 @@ _CURRENT = {"filter": f"datum.step <= {STEP} && {STEP} < datum.until"}
 _WALKED = {"filter": f"datum.step <= {STEP}"}
 
 
-def _path_layers(sweep: Sweep | _Runs, x: dict, y: dict, tooltip: list[dict], dots: bool
-                 ) -> list[dict]:
+def _run_chosen(k: int, win: RunWindow, any_decay: bool) -> dict[str, Any]:
+    """Run ``k``'s rows at its chosen rung (and decay): ``_chosen`` for a view of that run's
+    own paths. With ``any_decay`` it reads the run's decay parameter whatever its optimiser
+    (rows of a run without one are ``fixed``): a switch of optimiser keeps the spec."""
+    rung = f"datum.rung == {rate_param_name(k)}"
+    if any_decay:
+        return {"filter": f"{rung} && (datum.fixed || datum.beta == {beta_param_name(k)})"}
+    return {"filter": f"{rung} && datum.beta == {beta_param_name(k) if win.knob else 0}"}
+
+
+def _run_marks(k: int) -> dict[str, dict[str, Any]]:
+    """Run ``k``'s colour, dash and marker, as ``_run_scales`` gives them to rows of run k."""
+    return {"color": {"value": PALETTE[k]}, "strokeDash": {"value": DASHES[k]},
+            "shape": {"value": SHAPES[k]}}
+
+
+def _path_layers(runs: Sweep | _Runs, x: dict, y: dict, tooltip: list[dict], dots: bool,
+                 any_decay: bool = False) -> list[dict]:
     """The runs' paths up to the step (with a dot per drawn iterate when ``dots``) and the
-    marker at the step, at the chosen rungs."""
-    runs = _run_scales(len(sweep.windows))
-    data = {"name": WHATIF_PATHS}
-    chosen = _chosen(sweep)
-    line = {"data": data, "transform": [chosen, _WALKED],
-            "mark": {"type": "line", "strokeWidth": 2, "clip": True},
-            "encoding": {"x": x, "y": y, "order": {"field": "step", "type": "quantitative"},
-                         "color": runs["color"], "strokeDash": runs["strokeDash"]}}
-    dot = {"data": data, "transform": [chosen, _WALKED],
-           "mark": {"type": "point", "filled": True, "size": 22, "opacity": 0.8, "clip": True},
-           "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
-                        "tooltip": tooltip}}
-    return [
-        line, *([dot] if dots else []),
-        {"data": data, "transform": [chosen, _CURRENT],
-         "mark": {"type": "point", "filled": True, "size": 170, "stroke": "black",
-                  "strokeWidth": 2, "opacity": 1, "clip": True},
-         "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
-                      "tooltip": tooltip}},
-    ]
+    marker at the step, at the chosen rungs: every run's lines, then its dots, then the
+    markers on top, each run's read from its own dataset."""
+    lines, points, markers = [], [], []
+    for k, win in enumerate(runs.windows):
+        data, chosen, marks = {"name": paths_name(k)}, _run_chosen(k, win, any_decay), _run_marks(k)
+        lines.append(
+            {"data": data, "transform": [chosen, _WALKED],
+             "mark": {"type": "line", "strokeWidth": 2, "clip": True},
+             "encoding": {"x": x, "y": y, "order": {"field": "step", "type": "quantitative"},
+                          "color": marks["color"], "strokeDash": marks["strokeDash"]}})
+        points.append(
+            {"data": data, "transform": [chosen, _WALKED],
+             "mark": {"type": "point", "filled": True, "size": 22, "opacity": 0.8, "clip": True},
+             "encoding": {"x": x, "y": y, "color": marks["color"], "shape": marks["shape"],
+                          "tooltip": tooltip}})
+        markers.append(
+            {"data": data, "transform": [chosen, _CURRENT],
+             "mark": {"type": "point", "filled": True, "size": 170, "stroke": "black",
+                      "strokeWidth": 2, "opacity": 1, "clip": True},
+             "encoding": {"x": x, "y": y, "color": marks["color"], "shape": marks["shape"],
+                          "tooltip": tooltip}})
+    return [*lines, *(points if dots else []), *markers]
 
 
-def _log_bounds(field: str, top: float) -> tuple[list[dict[str, Any]], list[dict]]:
+def _log_bounds(field: str, top: float, count: int) -> tuple[list[dict[str, Any]], list[dict]]:
     """A metric chart's log axis in whole decades, from the smallest value of ``field`` (at
     least 1e-12) to the largest (at most ``top``, and at least a decade up), over every row the
-    chart holds (every rung and decay of every run, not only the chosen ones: moving a rate
-    does not move the axis), computed by the browser from those rows. A run that changes
-    optimiser, and so the decades its losses reach, then changes only the rows: the chart keeps
-    its spec and the browser swaps them in, instead of building the chart anew. Returns the
-    parameters and the scale's domain that reads them."""
-    extent, low, high = f"{field}_extent", f"{field}_low", f"{field}_high"
-    lowest = f"max(isFinite({extent}[0]) ? {extent}[0] : {_FLOOR}, {_FLOOR})"
-    highest = f"min(isFinite({extent}[1]) ? {extent}[1] : 1, {top})"
+    chart holds (every rung and decay of each of the ``count`` runs, not only the chosen ones:
+    moving a rate does not move the axis), computed by the browser from those rows. A run that
+    changes optimiser, and so the decades its losses reach, then changes only the rows: the
+    chart keeps its spec and the browser swaps them in, instead of building the chart anew.
+    Returns the parameters and the scale's domain that reads them."""
+    extents = [f"{field}_extent_{k + 1}" for k in range(count)]
+    least, most, low, high = (f"{field}_{name}" for name in ("least", "most", "low", "high"))
+    # A run without rows has no extent: it counts as nothing (MAX_VALUE, never a real value).
+    lows = ", ".join(f"isFinite({e}[0]) ? {e}[0] : MAX_VALUE" for e in extents)
+    highs = ", ".join(f"isFinite({e}[1]) ? {e}[1] : -MAX_VALUE" for e in extents)
+    lowest = f"max({least} < MAX_VALUE ? {least} : {_FLOOR}, {_FLOOR})"
+    highest = f"min({most} > -MAX_VALUE ? {most} : 1, {top})"
     params = [
-        {"name": extent, "expr": f"extent(pluck(data('{WHATIF_PATHS}'), '{field}'))"},
+        *({"name": e, "expr": f"extent(pluck(data('{paths_name(k)}'), '{field}'))"}
+          for k, e in enumerate(extents)),
+        {"name": least, "expr": f"min({lows})"},
+        {"name": most, "expr": f"max({highs})"},
         # The tolerance keeps an exact power of ten itself (log / LN10 is not exact).
         {"name": low, "expr": f"pow(10, floor(log({lowest}) / LN10 + 1e-9))"},
         {"name": high, "expr": f"pow(10, ceil(log(min(max({highest}, {lowest} * 10), 1e300))"
@@ -236,36 +273,34 @@ def _log_bounds(field: str, top: float) -> tuple[list[dict[str, Any]], list[dict
     return params, [{"expr": low}, {"expr": high}]
 
 
-def _metric_view(sweep: Sweep | _Runs, field: str, title: str, domain: list[dict],
-                 width: int, height: int) -> dict:
-    runs = _run_scales(len(sweep.windows))
-    data = {"name": WHATIF_PATHS}
-    chosen = _chosen(sweep)
-    x = _axis("step", (0, max(sweep.steps, 1)), "step")
+def _metric_view(runs: Sweep | _Runs, field: str, title: str, domain: list[dict],
+                 width: int, height: int, any_decay: bool = False) -> dict:
+    x = _axis("step", (0, max(runs.steps, 1)), "step")
     # A log scale has no zero to leave out (Vega-Lite warns when told to).
     y = {"field": field, "type": "quantitative", "title": title,
          "scale": {"type": "log", "domain": domain, "nice": False}}
     tip = [{"field": "step", "type": "quantitative"},
            {"field": field, "type": "quantitative", "format": _FMT}]
-    return {
-        "width": width, "height": height,
-        "layer": [
+    lines, markers = [], []
+    for k, win in enumerate(runs.windows):
+        data, chosen, marks = {"name": paths_name(k)}, _run_chosen(k, win, any_decay), _run_marks(k)
+        lines.append(
             {"data": data, "transform": [chosen],
              "mark": {"type": "line", "clip": True},
              "encoding": {"x": x, "y": y, "order": {"field": "step", "type": "quantitative"},
-                          "color": runs["color"], "strokeDash": runs["strokeDash"],
-                          "tooltip": tip}},
-            {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#555555",
-                                                "strokeDash": [3, 3]},
-             "encoding": {"x": {"datum": {"expr": STEP}, "type": "quantitative",
-                                "scale": x["scale"]}}},
+                          "color": marks["color"], "strokeDash": marks["strokeDash"],
+                          "tooltip": tip}})
+        markers.append(
             {"data": data, "transform": [chosen, _CURRENT],
              "mark": {"type": "point", "filled": True, "size": 90, "stroke": "black",
                       "strokeWidth": 1, "clip": True},
-             "encoding": {"x": x, "y": y, "color": runs["color"], "shape": runs["shape"],
-                          "tooltip": tip}},
-        ],
-    }
+             "encoding": {"x": x, "y": y, "color": marks["color"], "shape": marks["shape"],
+                          "tooltip": tip}})
+    rule = {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#555555",
+                                               "strokeDash": [3, 3]},
+            "encoding": {"x": {"datum": {"expr": STEP}, "type": "quantitative",
+                               "scale": x["scale"]}}}
+    return {"width": width, "height": height, "layer": [*lines, rule, *markers]}
 
 
 def _outcome_frame(sweep: Sweep) -> pd.DataFrame:
@@ -351,6 +386,19 @@ def _datasets(sweep: Sweep, paths: pd.DataFrame, outcomes: pd.DataFrame | None =
     return {WHATIF_PATHS: records(_six_digits(paths)), WHATIF_OUTCOMES: records(outcomes)}
 
 
+def _by_run(paths: pd.DataFrame, count: int) -> tuple[pd.DataFrame, ...]:
+    """``paths`` split into each run's rows (``count`` runs), without the ``run`` column."""
+    runs = paths["run"].to_numpy()
+    rest = paths.drop(columns="run")
+    return tuple(rest[runs == k].reset_index(drop=True) for k in range(count))
+
+
+def _run_datasets(per_run: Sequence[Any], as_frames: bool = True) -> dict[str, Any]:
+    """Each run's paths under its own name (``paths_name``)."""
+    return {paths_name(k): rows if as_frames else records(_six_digits(rows))
+            for k, rows in enumerate(per_run)}
+
+
 _RESOLVE = {"scale": {"color": "independent", "shape": "independent",
                       "strokeDash": "independent"}}
 
@@ -380,13 +428,15 @@ class MapShape(NamedTuple):
 
 
 class MapRows(NamedTuple):
-    """The rows the what-if map's panels read (``whatif_map_rows``): the paths on the map,
-    the paths over steps (``gap``, the loss above the optimum, and ``distance``), one row per
-    run, rung and decay with its words, and their ``MapShape``."""
+    """The rows the what-if map's panels read (``whatif_map_rows``): each run's paths on the
+    map, each run's paths over steps (``gap``, the loss above the optimum, and ``distance``) —
+    one table per run, in run order, without a ``run`` column, so a run's rows are the same
+    whatever its place — one row per run, rung and decay with its words, and their
+    ``MapShape``."""
 
-    on_map: pd.DataFrame
-    over_steps: pd.DataFrame
-    outcomes: pd.DataFrame
+    on_map: tuple[Any, ...]
+    over_steps: tuple[Any, ...]
+    outcomes: Any
     shape: MapShape
 
 
@@ -428,7 +478,7 @@ def _shape_of(paths: pd.DataFrame, lines: int = 1) -> MapShape:
 
 def _map_views(runs: Sweep | _Runs, background: dict, shape: MapShape,
                optimal_value: float | None, metric_width: int, metric_height: int,
-               dots: bool) -> _MapParts:
+               dots: bool, any_decay: bool = False) -> _MapParts:
     """The map with the runs' paths over it and the loss and distance charts beside it."""
     layers = background.get("layer", [])
     first = next((layer for layer in layers if "x" in layer.get("encoding", {})), None)
@@ -444,16 +494,18 @@ def _map_views(runs: Sweep | _Runs, background: dict, shape: MapShape,
                {"field": "loss", "type": "quantitative", "format": _FMT}]
     top = 1e3 * max(shape.start_loss, 1.0)
     loss_title = "loss − optimum (log)" if _known(optimal_value) else "loss − lowest seen (log)"
-    bounds, domain = _log_bounds("gap", top)
-    metrics = [_metric_view(runs, "gap", loss_title, domain, metric_width, metric_height)]
+    count = len(runs.windows)
+    bounds, domain = _log_bounds("gap", top, count)
+    metrics = [_metric_view(runs, "gap", loss_title, domain, metric_width, metric_height,
+                            any_decay)]
     if shape.distance:
-        more, domain = _log_bounds("distance", 1e3)
+        more, domain = _log_bounds("distance", 1e3, count)
         bounds += more
         metrics.append(_metric_view(runs, "distance", "distance to nearest minimum (log)",
-                                    domain, metric_width, metric_height))
+                                    domain, metric_width, metric_height, any_decay))
     the_map = {key: value for key, value in background.items()
                if key not in ("datasets", "$schema", "config", "params")}
-    the_map["layer"] = [*layers, *_path_layers(runs, x, y, tooltip, dots)]
+    the_map["layer"] = [*layers, *_path_layers(runs, x, y, tooltip, dots, any_decay)]
     return _MapParts(the_map, metrics, dict(background.get("datasets", {})), bounds)
 
 
@@ -479,6 +531,7 @@ def whatif_map_spec(
     ``whatif_map_panels`` draws the same figure as separate charts.
     """
     paths = _gap_rows(sweep, optimal_value)
+    outcomes = _outcome_frame(sweep)
     parts = _map_views(sweep, background, _shape_of(paths), optimal_value, metric_width,
                        metric_height, dots)
     width = int(background.get("width", 420)) + metric_width + 60
@@ -490,7 +543,9 @@ def whatif_map_spec(
             _outcome_panel(sweep, width),
         ],
         "resolve": _RESOLVE,
-        "datasets": {**parts.datasets, **_datasets(sweep, paths, as_frames=as_frames)},
+        "datasets": {**parts.datasets,
+                     **_run_datasets(_by_run(paths, len(sweep.windows)), as_frames),
+                     WHATIF_OUTCOMES: outcomes if as_frames else records(outcomes)},
         "autosize": {"type": "pad", "contains": "padding"},
         "config": background.get("config", {}),
     }
@@ -519,8 +574,8 @@ def whatif_map_panels(
     rows = whatif_map_rows(sweep, width=int(background.get("width", 420)),
                            optimal_value=optimal_value)
     if not as_frames:
-        rows = rows._replace(on_map=records(_six_digits(rows.on_map)),
-                             over_steps=records(_six_digits(rows.over_steps)),
+        rows = rows._replace(on_map=tuple(records(_six_digits(r)) for r in rows.on_map),
+                             over_steps=tuple(records(_six_digits(r)) for r in rows.over_steps),
                              outcomes=records(rows.outcomes))
     return whatif_map_figure(sweep.windows, sweep.steps, rows, background,
                              optimal_value=optimal_value, step=step, metric_width=metric_width,
@@ -531,15 +586,17 @@ def whatif_map_rows(sweep: Sweep, *, width: int = 420, optimal_value: float | No
                     ) -> MapRows:
     """The rows ``whatif_map_panels`` draws, for a map ``width`` px wide (the sentences are
     broken into lines as wide as it). With a known ``optimal_value`` each row depends on its
-    own run only: the rows of several one-run sweeps, stacked with ``run`` numbered by
-    position, are the rows of their ``whatif.combine`` (a server keeps them run by run)."""
+    own run only: a run's tables are the same in any sweep it is part of, and the outcomes of
+    several one-run sweeps, stacked with ``run`` numbered by position, are the outcomes of
+    their ``whatif.combine`` (a server keeps the rows run by run)."""
     paths = _with_fixed(_gap_rows(sweep, optimal_value), sweep)
     outcomes = _with_fixed(_outcome_frame(sweep), sweep)
     outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(width, 12))
     # Each panel gets the paths' columns it reads: the rows are sent once per panel.
     keys = [c for c in ("run", "rung", "beta", "fixed", "step", "until") if c in paths]
-    on_map = paths[keys + [c for c in ("w1", "w2", "loss") if c in paths]]
-    over_steps = paths[keys + [c for c in ("gap", "distance") if c in paths]]
+    count = len(sweep.windows)
+    on_map = _by_run(paths[keys + [c for c in ("w1", "w2", "loss") if c in paths]], count)
+    over_steps = _by_run(paths[keys + [c for c in ("gap", "distance") if c in paths]], count)
     # Room kept for the longest sentence, so another optimiser keeps the figure's shape.
     return MapRows(on_map, over_steps, outcomes,
                    _shape_of(paths, max(lines, _SENTENCE_LINES)))
@@ -562,11 +619,14 @@ def whatif_map_figure(
     are: DataFrames, records or Arrow bytes). The specs read only ``rows.shape`` of them, so
     one figure serves every set of rows of the same shape."""
     runs = _Runs(tuple(windows), int(steps))
+    if len(rows.on_map) != len(runs.windows) or len(rows.over_steps) != len(runs.windows):
+        raise ValueError("whatif_map_figure needs one table of rows per run")
     shape = rows.shape
     parts = _map_views(runs, background, shape, optimal_value, metric_width, metric_height,
-                       dots)
+                       dots, any_decay=True)
     width = int(background.get("width", 420))
-    datasets = {**parts.datasets, WHATIF_PATHS: rows.on_map, WHATIF_OUTCOMES: rows.outcomes}
+    datasets = {**parts.datasets, **_run_datasets(rows.on_map),
+                WHATIF_OUTCOMES: rows.outcomes}
     params = _params(runs, step, every_beta=True, last=shape.last)
     config = background.get("config", {})
     the_map = {**parts.the_map, "layer": [_legend_above(layer)
@@ -576,8 +636,8 @@ def whatif_map_figure(
     return _any_decay([
         panel({**title, "vconcat": [the_map, _outcome_panel(runs, width, lines=shape.lines)]},
               params, datasets, config=config, resolve=_RESOLVE),
-        panel({"vconcat": parts.metrics}, params + parts.bounds, {WHATIF_PATHS: rows.over_steps},
-              config=config, resolve=_RESOLVE),
+        panel({"vconcat": parts.metrics}, params + parts.bounds,
+              _run_datasets(rows.over_steps), config=config, resolve=_RESOLVE),
     ], runs)
 
 
