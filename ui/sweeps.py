@@ -3,9 +3,10 @@
 A run's part of a sweep (``run_sweep``: its rows at every rate of its window, read from the
 ladder's pages) is computed once per server and shared; the runs shown are joined from their
 parts, so a learner who moves one run's rate, or picks another optimiser for it, computes that
-run alone. The map's rows are kept run by run as Arrow tables (``_map_rows``) and joined
-into the bytes Streamlit sends (``_stacked_rows``), so a combination of runs nobody drew before
-costs only joining them.
+run alone. The map's rows are kept run by run (``_map_rows``): each run's paths as the Arrow
+bytes Streamlit sends, a dataset of their own in the figure, so every rerun that draws a run
+sends the same bytes object and the browser keeps the rows it has; only the outcomes are joined
+(``_stacked_rows``), so a combination of runs nobody drew before costs little more than that.
 """
 
 from __future__ import annotations
