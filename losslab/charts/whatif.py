@@ -319,14 +319,14 @@ def _outcome_frame(sweep: Sweep) -> pd.DataFrame:
 
 
 def _outcome_panel(sweep: Sweep | _Runs, width: int, *, sentence_of: int | None = 0,
-                   lines: int = 1) -> dict:
+                   lines: int = 1, any_decay: bool = False) -> dict:
     """One row per run: its marker and "Adam: converging (lr = 0.05, β1 = 0.9)"; then the
     stability sentence at run ``sentence_of``'s rate, in up to ``lines`` lines (the rows'
     sentences carry their line breaks: ``_wrapped``)."""
     count = len(sweep.windows)
     runs = _run_scales(count)
     data = {"name": WHATIF_OUTCOMES}
-    chosen = _chosen(sweep)
+    chosen = _chosen_any_decay(sweep) if any_decay else _chosen(sweep)
     # Rows placed in pixels: the sentence under them may take several lines.
     row = {"calculate": f"datum.run * {_ROW} + {_ROW // 2}", "as": "row_y"}
     y = {"field": "row_y", "type": "quantitative", "scale": None, "axis": None}
@@ -633,12 +633,14 @@ def whatif_map_figure(
                                           for layer in parts.the_map["layer"]]}
     # The map's title heads the panel, so the legend sits between it and the map.
     title = {"title": the_map.pop("title")} if "title" in the_map else {}
-    return _any_decay([
-        panel({**title, "vconcat": [the_map, _outcome_panel(runs, width, lines=shape.lines)]},
-              params, datasets, config=config, resolve=_RESOLVE),
+    # Every view reads each run's decay parameter (``any_decay``): built so, not swapped in.
+    outcomes = _outcome_panel(runs, width, lines=shape.lines, any_decay=True)
+    return [
+        panel({**title, "vconcat": [the_map, outcomes]}, params, datasets, config=config,
+              resolve=_RESOLVE),
         panel({"vconcat": parts.metrics}, params + parts.bounds,
               _run_datasets(rows.over_steps), config=config, resolve=_RESOLVE),
-    ], runs)
+    ]
 
 
 _SENTENCE_LINES = 3
