@@ -171,8 +171,8 @@ def _map_rows(key: str, width: int, _part: tuple) -> tuple[charts.MapRows, int]:
     one = run_sweep(key, _part)
     drawn = charts.whatif_map_rows(one, width=width,
                                    optimal_value=named(_part[0]).optimal_value)
-    return drawn._replace(on_map=(rows.table_bytes(rows.arrow_table(drawn.on_map[0])),),
-                          over_steps=(rows.table_bytes(rows.arrow_table(drawn.over_steps[0])),),
+    return drawn._replace(on_map=(rows.arrow_bytes(drawn.on_map[0]),),
+                          over_steps=(rows.arrow_bytes(drawn.over_steps[0]),),
                           outcomes=rows.arrow_table(drawn.outcomes)), one.steps
 
 
