@@ -361,3 +361,20 @@ def test_runs_drawn_one_by_one_and_joined_are_the_runs_drawn_together(rosenbrock
     assert next(p for p in figure[0]["params"] if p["name"] == "step")["bind"]["max"] == 60
     assert list(rows.outcomes.loc[rows.outcomes["run"] == 3, "line"].str[:7].unique()) == \
         ["Newton:"]
+
+
+def test_the_rows_sent_hold_their_integers_in_small_types(rosenbrock_sweep):
+    """Rungs, decays and steps go as 8- and 16-bit integers (64-bit ones were half of every
+    path row's bytes), with the sweep's values unchanged."""
+    sweep = rosenbrock_sweep
+    rows = whatif_charts.whatif_map_rows(sweep, optimal_value=0.0)
+    for k, (on_map, over_steps) in enumerate(zip(rows.on_map, rows.over_steps, strict=True)):
+        mine = sweep.paths[sweep.paths["run"] == k].reset_index(drop=True)
+        for frame in (on_map, over_steps):
+            assert {c: str(frame[c].dtype) for c in ("rung", "beta", "step", "until")} == {
+                "rung": "int8", "beta": "int8", "step": "int16", "until": "int16"}
+            for column in ("rung", "beta", "step", "until"):
+                assert frame[column].tolist() == mine[column].tolist()
+        assert on_map["w1"].tolist() == mine["w1"].tolist()  # floats keep every digit
+    assert str(rows.outcomes["run"].dtype) == "int8"
+    assert rows.outcomes["diverged_at"].tolist() == sweep.outcomes["diverged_at"].tolist()

@@ -49,8 +49,9 @@ def stacked_bytes(tables: list, column: str = "run") -> bytes:
     numbered = []
     for k, table in enumerate(tables):
         at = table.schema.get_field_index(column)
-        numbered.append(table.set_column(at, table.schema.field(at),
-                                         pa.array(np.full(len(table), k, dtype=np.int64))))
+        field = table.schema.field(at)
+        numbered.append(table.set_column(at, field, pa.array(np.full(len(table), k),
+                                                             type=field.type)))
     return table_bytes(pa.concat_tables(numbered))
 
 

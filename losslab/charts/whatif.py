@@ -382,14 +382,33 @@ def _datasets(sweep: Sweep, paths: pd.DataFrame, outcomes: pd.DataFrame | None =
               *, as_frames: bool = False) -> dict[str, Any]:
     outcomes = _outcome_frame(sweep) if outcomes is None else outcomes
     if as_frames:
-        return {WHATIF_PATHS: paths, WHATIF_OUTCOMES: outcomes}
+        return {WHATIF_PATHS: _compact(paths), WHATIF_OUTCOMES: _compact(outcomes)}
     return {WHATIF_PATHS: records(_six_digits(paths)), WHATIF_OUTCOMES: records(outcomes)}
+
+
+_SMALL_INTS = {"run": np.int8, "rung": np.int8, "beta": np.int8, "step": np.int16,
+               "until": np.int16, "diverged_at": np.int16}
+"""The rows' integer columns in the smallest type that holds every value they can take (at
+most 8 runs, 21 rungs, 5 decays, ``HOLD`` = 5 001 steps): sent as 64-bit integers they were
+half the bytes of a path's row, and the browser turns each into a number the slow way."""
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its integer columns in ``_SMALL_INTS``' types (a column whose values
+    would not fit keeps its own)."""
+    small = {}
+    for column, kind in _SMALL_INTS.items():
+        if column in frame and frame[column].dtype.kind == "i" and len(frame[column]):
+            values, bounds = frame[column].to_numpy(), np.iinfo(kind)
+            if bounds.min <= values.min() and values.max() <= bounds.max:
+                small[column] = kind
+    return frame.astype(small) if small else frame
 
 
 def _by_run(paths: pd.DataFrame, count: int) -> tuple[pd.DataFrame, ...]:
     """``paths`` split into each run's rows (``count`` runs), without the ``run`` column."""
     runs = paths["run"].to_numpy()
-    rest = paths.drop(columns="run")
+    rest = _compact(paths.drop(columns="run"))
     return tuple(rest[runs == k].reset_index(drop=True) for k in range(count))
 
 
@@ -545,7 +564,7 @@ def whatif_map_spec(
         "resolve": _RESOLVE,
         "datasets": {**parts.datasets,
                      **_run_datasets(_by_run(paths, len(sweep.windows)), as_frames),
-                     WHATIF_OUTCOMES: outcomes if as_frames else records(outcomes)},
+                     WHATIF_OUTCOMES: _compact(outcomes) if as_frames else records(outcomes)},
         "autosize": {"type": "pad", "contains": "padding"},
         "config": background.get("config", {}),
     }
@@ -592,6 +611,7 @@ def whatif_map_rows(sweep: Sweep, *, width: int = 420, optimal_value: float | No
     paths = _with_fixed(_gap_rows(sweep, optimal_value), sweep)
     outcomes = _with_fixed(_outcome_frame(sweep), sweep)
     outcomes["sentence"], lines = _wrapped(outcomes["sentence"], _chars(width, 12))
+    outcomes = _compact(outcomes)
     # Each panel gets the paths' columns it reads: the rows are sent once per panel.
     keys = [c for c in ("run", "rung", "beta", "fixed", "step", "until") if c in paths]
     count = len(sweep.windows)
