@@ -201,7 +201,9 @@ def to_query(settings: Settings) -> dict[str, str]:
         # story's runs).
         implied.update({k: v for k, v in opening.items() if k in ("start", "steps")})
         implied["optimizers"] = None
-    network = implied_network(settings, base, set())
+    # As ``parse_query`` reads a link: a surface's opening, when it has one, says what the
+    # left-out run fields are; only without one does the network view's training.
+    network = implied_network(settings, base, set()) if not opening else {}
     if network and all(getattr(settings, k) == v for k, v in network.items()
                        if k != "steps"):
         implied.update(network)

@@ -620,3 +620,13 @@ def test_every_field_round_trips_through_an_encoded_share_link():
         link = to_link(s, "https://example.org/app")
         assert parse_query(_query_of(link)) == (s, []), name
     assert to_link(Settings(), "https://example.org/app?x=1") == "https://example.org/app"
+
+
+def test_a_link_to_the_network_view_on_another_surface_keeps_its_steps():
+    """Found by the round-trip property: the network view (300 steps) reached from Rosenbrock
+    (whose opening runs 500) wrote no ``steps``, and the link reopened with 500."""
+    s = reconcile(Settings(view="nn", surface="rosenbrock", optimizers=("sgd",),
+                           learning_rates=(1.0,), start=(-1.6, 2.6), steps=300))[0]
+    query = to_query(s)
+    assert query["steps"] == "300"
+    assert parse_query(query) == (s, [])
