@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from losslab import descent, optimizers, schedules, surfaces
+from losslab import descent, optimizers, schedules, stability, surfaces
 from losslab.settings import default_start
 from tests import chartdata
 from tests.apppage import (
@@ -136,6 +136,17 @@ def test_the_sweep_runs_the_rate_times_each_factor():
         h = own_run(BOOTH, "sgd", lr, starts(at))
         np.testing.assert_allclose(drawn[["w1", "w2"]].to_numpy(), h.params, rtol=1e-3,
                                    atol=1e-3)
+
+
+def test_the_sweeps_stability_note_speaks_of_the_rate_its_slider_shows():
+    # The sweep runs 0.5×, 1×, 2× and 4× the sidebar's rate; the note under the slider
+    # judges the slider's own rate (the 1× run), not the first run's half of it.
+    at = open_app(view="sweep", surface="rosenbrock", lr="0.0013")
+    note = sidebar_text(at)
+    expected = stability.assess(surfaces.get("rosenbrock"), starts(at), 0.0013, "sgd")
+    assert expected.lines[-1].startswith("lr = 0.0013:")
+    assert expected.lines[-1] in note
+    assert "lr = 0.00065:" not in note
 
 
 def test_the_sweep_keeps_rates_within_what_the_optimiser_accepts():

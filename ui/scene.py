@@ -79,7 +79,8 @@ class Scene:
     ``settings`` are what the learner chose; ``runs`` the settings the runs use (the sweep's
     four rates expanded). ``surface`` is ``None`` when it cannot be built, and ``problem``
     then says why in words. ``notes`` are sentences on what was adapted (rows thinned, a cap
-    applied). ``assessment`` is the stability of the first run's rate at the start.
+    applied). ``assessment`` is the stability of the first learning rate the learner
+    set, at the start.
     """
 
     settings: Settings
@@ -113,11 +114,13 @@ class Scene:
 
     @once
     def assessment(self) -> stability.Assessment | None:
-        """How the first run's learning rate meets the curvature at the start."""
+        """How the first run's learning rate, as the learner set it, meets the curvature at
+        the start. The sweep's runs take half that rate first: its note judges the rate its
+        slider shows (the 1× run)."""
         if self.surface is None or len(self.runs.start) != self.surface.dim:
             return None
-        s = self.runs
-        return stability.assess(self.surface, s.start, s.rates()[0], s.optimizers[0],
+        s = self.settings
+        return stability.assess(self.surface, self.runs.start, s.rates()[0], s.optimizers[0],
                                 momentum=s.momentum)
 
     @once
