@@ -40,10 +40,15 @@ RATE_LADDER = tuple(float(f"{m}e{k}") for k in range(-4, 1) for m in _MANTISSAS)
 Regime = Literal["monotone", "oscillating", "borderline", "diverging", "any"]
 
 
+def _curvatures(surface: Surface, at: Sequence[float]) -> np.ndarray:
+    """The Hessian's eigenvalues at ``at``, in increasing order."""
+    h = surface.hessian(np.asarray(at, dtype=float).reshape(surface.dim))
+    return np.linalg.eigvalsh(h.reshape(surface.dim, surface.dim))
+
+
 def largest_curvature(surface: Surface, at: Sequence[float]) -> float:
     """λmax: the largest eigenvalue of the Hessian at ``at`` (negative on a concave spot)."""
-    h = surface.hessian(np.asarray(at, dtype=float).reshape(surface.dim))
-    return float(np.linalg.eigvalsh(h.reshape(surface.dim, surface.dim)).max())
+    return float(_curvatures(surface, at).max())
 
 
 def gd_bound(curvature: float) -> float:
@@ -143,14 +148,18 @@ def assess(
     place the curvature rule is put into words (the sidebar, the views and the lessons read
     it). ``None`` where the curvature cannot be computed or is not finite."""
     try:
-        curvature = largest_curvature(surface, at)
+        curvatures = _curvatures(surface, at)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None
+    curvature = float(curvatures.max())
     if not math.isfinite(curvature):
         return None
     bound = gd_bound(curvature)
     kind = regime(learning_rate, curvature)
-    lines = [_bound_sentence(surface, curvature, bound)]
+    # No curvature in any direction: flat, or straight pieces (|w|, absolute error).
+    uncurved = bool(np.all(curvatures == 0))
+    straight = uncurved and _moving(surface, at)
+    lines = [_bound_sentence(surface, curvature, bound, uncurved, straight)]
     warning = False
     if optimizer == "sgd" and curvature > 0:
         words = _REGIME_WORDS[kind]
@@ -176,13 +185,29 @@ def assess(
                       warning)
 
 
-def _bound_sentence(surface: Surface, curvature: float, bound: float) -> str:
+def _moving(surface: Surface, at: Sequence[float]) -> bool:
+    """Whether the gradient at ``at`` moves the weights."""
+    try:
+        grad = np.asarray(surface.grad(np.asarray(at, dtype=float).reshape(surface.dim)))
+    except (ValueError, ArithmeticError):
+        return False
+    return bool(np.all(np.isfinite(grad)) and np.any(grad != 0))
+
+
+def _bound_sentence(surface: Surface, curvature: float, bound: float, uncurved: bool,
+                    straight: bool) -> str:
+    """The curvature rule at the start in words; ``uncurved``: the Hessian is 0, and
+    ``straight``: with a slope there (straight pieces, not a flat loss)."""
     if surface.dim == 1:
         second, stable, monotone = surface.bound_formulas or ("", "", "")
 
         def named(symbol: str) -> str:
             return f" = {symbol}" if symbol else ""
 
+        if straight:  # |w|, absolute error: a slope that never shrinks
+            return ("L''(w) = 0 here: the loss is a straight slope around w, so curvature sets "
+                    "no bound on the learning rate; each step moves w by lr × |slope| however "
+                    "near the minimum, so it can jump past a kink.")
         if curvature == 0:
             return (f"L''(w){named(second)} = 0 here: the loss is flat, so gradient descent "
                     "does not move w and no learning rate overshoots.")
@@ -192,6 +217,13 @@ def _bound_sentence(surface: Surface, curvature: float, bound: float) -> str:
         return (f"L''(w){named(second)} = {_g(curvature)}, so gradient descent converges only "
                 f"for lr < 2/L''{named(stable)} = {_g(bound)}; above "
                 f"1/L''{named(monotone)} = {_g(bound / 2)} it oscillates.")
+    if straight:  # absolute error: flat facets meeting at creases
+        return ("λmax = 0 at the start: the surface does not curve there (it is made of flat "
+                "pieces), so curvature sets no bound on the learning rate; a fixed step can "
+                "still jump past a crease.")
+    if uncurved:
+        return ("λmax = 0 at the start: the surface is flat there, so gradient descent does "
+                "not move and no learning rate overshoots.")
     if curvature <= 0:
         return (f"λmax = {_g(curvature)} at the start: the surface curves down there, so no "
                 "learning rate overshoots yet.")

@@ -149,6 +149,14 @@ def test_the_sweeps_stability_note_speaks_of_the_rate_its_slider_shows():
     assert "lr = 0.00065:" not in note
 
 
+def test_absolute_errors_flat_facets_are_not_said_to_curve_down():
+    # The plateau lesson's surface (absolute error) has no curvature: the note under the rate
+    # must not promise that no rate overshoots, since bouncing past the crease is the lesson.
+    note = sidebar_text(open_app({"lesson": "plateau"}))
+    assert "it is made of flat pieces" in note and "a fixed step can still jump past" in note
+    assert "curves down" not in note and "no learning rate overshoots" not in note
+
+
 def test_the_sweep_keeps_rates_within_what_the_optimiser_accepts():
     at = open_app(view="sweep", surface="booth", lr="6")
     rates = [number_after(n, "lr =") for n in legend_names(at)]

@@ -103,6 +103,32 @@ def test_assess_on_a_concave_start_says_no_rate_overshoots():
     assert "no learning rate overshoots" in flat.lines[0] and len(flat.lines) == 1
 
 
+def test_a_surface_of_straight_pieces_is_not_said_to_curve_down():
+    # Absolute error's surface is made of flat facets: its Hessian is 0, not negative, and
+    # a fixed step keeps jumping past the crease (the plateau lesson is about exactly that).
+    mae = surfaces.get("linear_regression", loss="mae")
+    a = stability.assess(mae, [-1.0, -1.0], 0.3, "sgd")
+    assert a.curvature == 0 and len(a.lines) == 1
+    assert "curves down" not in a.lines[0] and "no learning rate overshoots" not in a.lines[0]
+    assert a.lines[0] == ("λmax = 0 at the start: the surface does not curve there (it is made "
+                          "of flat pieces), so curvature sets no bound on the learning rate; "
+                          "a fixed step can still jump past a crease.")
+
+
+def test_a_kinked_one_weight_loss_is_not_said_to_hold_w_still():
+    # |w| away from 0: no curvature, but a slope of 1, so gradient descent moves w by lr
+    # every step and jumps past the kink.
+    kinked = compile_expression("abs(w)").surface
+    a = stability.assess(kinked, [1.5], 0.4, "sgd")
+    assert a.curvature == 0
+    assert "does not move w" not in a.lines[0]
+    assert a.lines[0] == ("L''(w) = 0 here: the loss is a straight slope around w, so curvature "
+                          "sets no bound on the learning rate; each step moves w by lr × |slope| "
+                          "however near the minimum, so it can jump past a kink.")
+    flat = stability.assess(surfaces.get("single_point", x=0.0, y_true=4.0), [-1.0], 0.1)
+    assert "does not move w" in flat.lines[0]
+
+
 @pytest.mark.parametrize("optimizer,beta", [("momentum", 0.5), ("momentum", 0.9),
                                             ("nesterov", 0.5), ("nesterov", 0.9)])
 def test_the_momentum_bounds_are_where_a_quadratic_run_starts_to_diverge(optimizer, beta):

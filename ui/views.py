@@ -32,7 +32,7 @@ def stability_note(scene: Scene, slot) -> None:
     if slot is None or a is None:
         return
     with slot.container():
-        if a.curvature == 0:  # a flat loss: no learning rate moves anything
+        if a.curvature == 0:  # flat, or straight pieces: no bound to hold the rate against
             st.info(a.lines[0])
             return
         for line in a.lines[:-1]:
