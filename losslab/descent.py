@@ -68,6 +68,7 @@ __all__ = [
     "rate_factor",
     "run",
     "label",
+    "settled_at",
     "step_sentence",
     "summary",
 ]
@@ -402,6 +403,17 @@ def label(history: History, surface: Surface | None = None) -> Label:
     return "converging"
 
 
+def settled_at(history: History, surface: Surface | None = None) -> int | None:
+    """The first step from which every later iterate is at the goal (``label``'s rule 2),
+    or ``None`` when the last one is not. A run that touches the minimum, bounces out and
+    comes back settles at its return, not at its first touch."""
+    goal = _at_goal(history, surface)
+    if not goal[-1]:
+        return None
+    away = np.flatnonzero(~goal)
+    return 0 if len(away) == 0 else int(away[-1]) + 1
+
+
 def _number(x: float) -> str:
     return f"{x:.3g}"
 
@@ -423,10 +435,7 @@ def summary(
         return f"{name} diverged at step {history.diverged_at}"
     last = len(history) - 1
     if outcome == "converged":
-        goal = _at_goal(history, surface)
-        away = np.flatnonzero(~goal)
-        first = 0 if len(away) == 0 else int(away[-1]) + 1
-        first = min(first, last)
+        first = min(settled_at(history, surface) or 0, last)
         return f"{name} converged: loss {_number(history.loss[first])} at step {first}"
     verb = {
         "oscillating": "is oscillating",

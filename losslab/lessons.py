@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from losslab import stability
+from losslab import descent, stability
 
 if TYPE_CHECKING:  # settings imports this module; Settings is only needed for annotations.
     from losslab.descent import History
@@ -444,6 +444,7 @@ def _run_facts(h: History, surface: Surface, lr: float, curvature: float) -> dic
         "diverged_at": h.diverged_at,
         "factor": 1.0 - lr * curvature,
         "converged_at": None,
+        "settled_at": None,
         "arrived_at": None,
         "nearest_minimum": None,
         "optimal_loss": surface.optimal_value,
@@ -459,10 +460,17 @@ def _run_facts(h: History, surface: Surface, lr: float, curvature: float) -> dic
         for key, share in (("converged_at", 1e-6), ("arrived_at", 1e-2)):
             hits = np.flatnonzero(gap <= max(share * gap[0], 1e-12))
             facts[key] = int(hits[0]) if hits.size else None
+        facts["settled_at"] = descent.settled_at(h, surface)
     if h.diverged_at is not None:
         facts["outcome"] = f"diverged at step {h.diverged_at}"
     elif facts["converged_at"] is not None:
         facts["outcome"] = f"reached the minimum at step {facts['converged_at']}"
+        # A run that bounced out again: the step it stayed from is the one its summary names.
+        settled = facts["settled_at"]
+        if settled is None:
+            facts["outcome"] += " but did not stay there"
+        elif settled > facts["converged_at"]:
+            facts["outcome"] += f" and stayed there from step {settled}"
     else:
         facts["outcome"] = f"ended at loss {_num(float(h.loss[-1]))} after {len(h) - 1} steps"
     return facts
@@ -480,11 +488,12 @@ def live_facts(
     (the known minimisers) and ``nearest_to_start``. Per run i = 1, 2, …: ``optimizer_i``,
     ``lr_i``, ``final_loss_i``, ``final_w_i``, ``final_grad_i``, ``diverged_at_i``,
     ``converged_at_i`` and ``arrived_at_i`` (first step within a millionth, resp. 1 %, of the
-    start's gap to the optimal loss), ``factor_i`` = 1 − lr·λmax, ``nearest_minimum_i`` and
-    ``outcome_i`` (a phrase); from the rates the schedule gave, ``rate_cuts_i`` (how often the
-    rate fell), ``first_cut_i`` (the first update at a lower rate) and ``final_rate_i``; and
-    ``optimal_loss_i``, the surface's lowest loss if known. Run 1's facts also appear
-    unsuffixed.
+    start's gap to the optimal loss), ``settled_at_i`` (``descent.settled_at``: the step from
+    which it stays at the minimum, as the run's summary says), ``factor_i`` = 1 − lr·λmax,
+    ``nearest_minimum_i`` and ``outcome_i`` (a phrase); from the rates the schedule gave,
+    ``rate_cuts_i`` (how often the rate fell), ``first_cut_i`` (the first update at a lower
+    rate) and ``final_rate_i``; and ``optimal_loss_i``, the surface's lowest loss if known.
+    Run 1's facts also appear unsuffixed.
     """
     facts: dict[str, Fact] = {
         f.name: getattr(settings, f.name)

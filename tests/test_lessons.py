@@ -307,3 +307,30 @@ def test_plateau_explanation_is_filled_by_the_live_run():
     assert "—" not in text and "{" not in text
     assert f"cut the rate for the first time at step {facts['first_cut_1']}" in text
     assert "the lowest loss possible is 0.159" in text and "reached the minimum at step" in text
+
+
+def test_a_run_that_reaches_the_minimum_and_bounces_out_says_when_it_stayed():
+    # The plateau run first touches the minimum, bounces out, and settles later: the answer
+    # names both steps, and the later one is the step the run's summary gives.
+    _, surface, (rescued,), facts = _plateau_scenario("plateau")
+    settled = descent.settled_at(rescued, surface)
+    summary = descent.summary("Gradient descent", rescued, surface)
+    assert summary.endswith(f"at step {settled}")
+    assert facts["converged_at_1"] < settled == facts["settled_at_1"]
+    text = explain(get("plateau"), facts)
+    assert (f"reached the minimum at step {facts['converged_at_1']} and stayed there from "
+            f"step {settled}") in text
+
+
+def test_settled_at_is_the_first_step_from_which_the_run_stays_at_the_goal():
+    surface = surfaces.get("single_point", x=2.0, y_true=4.0)  # L'' = 8
+    calm = descent.run(surface, optimizers.make("sgd", learning_rate=0.05), start=[-1.0],
+                       steps=60)
+    stays = descent.settled_at(calm, surface)
+    gap = calm.loss - surface.optimal_value
+    tolerance = 1e-6 * gap[0] + 1e-12
+    assert gap[stays] <= tolerance and gap[stays - 1] > tolerance
+    assert np.all(gap[stays:] <= tolerance)
+    short = descent.run(surface, optimizers.make("sgd", learning_rate=0.05), start=[-1.0],
+                        steps=3)
+    assert descent.settled_at(short, surface) is None  # not there yet
