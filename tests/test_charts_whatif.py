@@ -378,3 +378,30 @@ def test_the_rows_sent_hold_their_integers_in_small_types(rosenbrock_sweep):
         assert on_map["w1"].tolist() == mine["w1"].tolist()  # floats keep every digit
     assert str(rows.outcomes["run"].dtype) == "int8"
     assert rows.outcomes["diverged_at"].tolist() == sweep.outcomes["diverged_at"].tolist()
+
+
+@pytest.mark.parametrize("figure", ["panels", "spec"])
+def test_a_run_computed_at_one_decay_offers_no_decay_control(rosenbrock, figure):
+    """Four runs or more are swept at their own decay only. A decay control from 0 to 1 would
+    let the learner pick a decay that was never computed, and the run would vanish from the
+    map, the loss charts and the legend: there is no control, and the filter keeps the one
+    decay computed."""
+    surface, background = rosenbrock
+    sweep = whatif.sweep(surface, RUNS, start=(-1.5, 2.0), steps=30, beta_each_side=0)
+    assert [len(w.betas) for w in sweep.windows] == [0, 1, 1]
+    if figure == "panels":
+        specs = whatif_charts.whatif_map_panels(sweep, background, optimal_value=0.0,
+                                                as_frames=True)
+    else:
+        specs = [whatif_charts.whatif_map_spec(sweep, background, optimal_value=0.0)]
+    _, controls = charts.shared_controls(specs)
+    shown = [c.label for c in controls if c.label]
+    if figure == "spec":  # Vega's own bindings show every bound parameter, named or not
+        bound = {p["name"] for p in specs[0]["params"] if "bind" in p}
+        assert bound == {"step", "lr_1", "lr_2", "lr_3"}
+    assert not [label for label in shown if "μ" in label or "β1" in label], shown
+    assert [label.strip() for label in shown if "learning rate" in label] == [
+        "Gradient descent: learning rate", "Momentum: learning rate", "Adam: learning rate"]
+    for control in controls:
+        if control.name.startswith("beta_"):
+            assert control.value == 0

@@ -95,20 +95,25 @@ def _params(sweep: Sweep | _Runs, step: int | None, *, every_beta: bool = False,
         "name": STEP, "value": at,
         "bind": {"input": "range", "min": 0, "max": last, "step": 1, "name": "Step "},
     }]
+    def control(name: str, value: int, top: int, label: str, values: int) -> dict[str, Any]:
+        # A window of one value has no control to move: a control from 0 to 1 would reach a
+        # rung nobody computed, and the run would vanish. Panels keep an unnamed input
+        # (``shared_controls`` hides it); Vega's own bindings would show one, so a single
+        # spec holds the value without a binding.
+        if values > 1 or every_beta:
+            return {"name": name, "value": value,
+                    "bind": {"input": "range", "min": 0, "max": top, "step": 1,
+                             "name": label if values > 1 else ""}}
+        return {"name": name, "value": value}
+
     for k, win in enumerate(sweep.windows):
-        params.append({
-            "name": rate_param_name(k), "value": win.rate_index,
-            "bind": {"input": "range", "min": 0, "max": max(len(win.rates) - 1, 1), "step": 1,
-                     "name": f"{win.name}: learning rate "},
-        })
+        params.append(control(rate_param_name(k), win.rate_index, max(len(win.rates) - 1, 1),
+                              f"{win.name}: learning rate ", len(win.rates)))
         if win.knob:
-            params.append({
-                "name": beta_param_name(k), "value": win.beta_index,
-                "bind": {"input": "range", "min": 0,
-                         "max": _beta_max(sweep) if every_beta else max(len(win.betas) - 1, 1),
-                         "step": 1,
-                         "name": f"{win.name}: {_KNOB_SYMBOL.get(win.knob, win.knob)} "},
-            })
+            params.append(control(
+                beta_param_name(k), win.beta_index,
+                _beta_max(sweep) if every_beta else max(len(win.betas) - 1, 1),
+                f"{win.name}: {_KNOB_SYMBOL.get(win.knob, win.knob)} ", len(win.betas)))
         elif every_beta:  # a run without a decay: its control is there, unnamed (hidden),
             params.append({  # at the middle, where another optimiser's decay would start
                 "name": beta_param_name(k), "value": _beta_max(sweep) // 2,
