@@ -151,7 +151,12 @@ def test_the_slices_and_3d_panels_draw_through_the_first_run():
     open_panel(at, "x_slices")
     open_panel(at, "x_three_d")
     slices = expander(at.main, "Slices")
-    assert legend_names(at)[0] in text(slices, "caption")
+    caption = text(slices, "caption")
+    assert legend_names(at)[0].startswith("Adam")
+    # The run and the rate it was drawn at; not its legend entry with the outcome
+    # ("Adam: converging's iterate").
+    assert "through the first run's current point (Adam, lr 0.1)" in caption
+    assert "converging" not in caption
     assert charts(slices) and charts(expander(at.main, "3-D"))
     for chart in charts(at):
         assert not chartdata.non_finite_cells(chart)

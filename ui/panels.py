@@ -149,7 +149,7 @@ def data_space(scene: Scene, legend: list[str]) -> None:
             _batch_noise(histories[0])
 
 
-def slices(scene: Scene, legend: list[str]) -> None:
+def slices(scene: Scene) -> None:
     s, first = scene.settings, scene.histories[0]
     panel = st.expander("Slices through the current point", key="x_slices", on_change="rerun")
     if not panel.open:
@@ -157,9 +157,12 @@ def slices(scene: Scene, legend: list[str]) -> None:
     step = charts.step_param(len(first) - 1, s.step)
     show(charts.compose(step, charts.slice_charts(scene.surface, first, step)),
          s, "slice_chart", panel)
+    # The run's name, not its legend entry: "Gradient descent: converging's iterate" read
+    # as if the outcome owned the point.
     panel.caption(
-        f"Slices of the surface through {legend[0]}'s iterate: along w1 with w2 held, and "
-        "along w2 with w1 held. Each tangent's slope is one component of the gradient."
+        f"Slices of the surface through the first run's current point ({scene.names[0]}): "
+        "along w1 with w2 held, and along w2 with w1 held. Each tangent's slope is one "
+        "component of the gradient."
     )
 
 

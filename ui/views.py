@@ -240,7 +240,7 @@ def two_weight_view(scene: Scene, *, gradient_field: bool = False) -> None:
         return
     if surface.data is not None:
         panels.data_space(scene, legend)
-    panels.slices(scene, legend)
+    panels.slices(scene)
     panels.three_d(scene)
     panels.details(scene)
 

@@ -122,7 +122,7 @@ def _slice_chart(
         x=alt.value(4), y=alt.value(4), text="label:N"
     )
     return alt.layer(curve, tangent, point, caption).properties(
-        width=260, height=180, title=f"loss along {label}, the other weight held fixed"
+        width=260, height=180, title=f"Loss along {label}, the other weight held fixed"
     )
 
 
