@@ -42,3 +42,17 @@ def test_a_paste_with_an_open_quote_is_refused_in_words_and_the_rows_are_kept():
     errors = " ".join(e.value for e in at.error)
     assert "cannot be used" in errors and "previous data is kept" in errors
     assert "your 3 rows" in all_text(at)
+
+
+@pytest.mark.parametrize("link", [
+    {"steps": "5000", "lr": "0.0001"},  # the opening view: the chapter's one data point
+    {"surface": "custom", "expr": "(2*w - 4)^2", "steps": "5000", "lr": "0.0001"},
+], ids=["single-point", "a-one-weight-formula"])
+def test_steps_lowered_for_the_budget_are_said_on_the_one_weight_view(link):
+    # The sidebar still says 5000 steps: the page must say why the run stops earlier.
+    at = open_app(link)
+    text = all_text(at)
+    steps = [n.value for n in at.sidebar.number_input if n.label == "Steps"]
+    assert steps == [5000]
+    assert "Steps per optimiser lowered from 5,000 to " in text, text[:600]
+    assert "so the page stays quick for everyone on this server" in text

@@ -106,6 +106,8 @@ def one_weight_view(scene: Scene) -> None:
             "$\\frac{dL}{dw} = 2(w\\cdot x - y_{true})\\,x$ — "
             f"here with x = {s.x:g} and y_true = {s.y_true:g}."
         )
+        for note in scene.notes:  # what the work budget lowered, as every other view says
+            st.info(plain(note))
     else:
         formula_block(scene)
     histories = _runs_or_problem(scene, questions.gate(scene))
