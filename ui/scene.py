@@ -283,8 +283,9 @@ def _within_budget(scene: Scene) -> Scene:
     surface, s, runs = scene.surface, scene.settings, scene.runs
     if surface is None:
         return scene
-    # A rate window multiplies the runs: count every run the page computes.
-    factor = 21 if len(runs.optimizers) <= 3 else 5
+    # A rate window multiplies the runs: count every run the page computes, and only those
+    # (a page without a window, e.g. over whatif.MAX_STEPS steps, runs each optimiser once).
+    factor = (21 if len(runs.optimizers) <= 3 else 5) if scene.what_if else 1
     request = budget.SurfaceRequest(
         resolution=s.resolution, dim=surface.dim,
         rows=0 if surface.data is None else len(surface.data.x),
