@@ -19,6 +19,8 @@ _PRESENTER_CSS = """
 <style>
   .stMainBlockContainer { padding-top: 1.5rem; max-width: 1280px; }
   .stMarkdown p, .stMarkdown li, .stCaption { font-size: 1.25rem !important; }
+  /* A lesson's answers are read off the projector by the room: as large as its prose. */
+  [data-testid="stMain"] [data-testid="stRadioOption"] p { font-size: 1.25rem !important; }
   .vega-bindings { font-size: 1.15rem; }
   .vega-bindings input[type=range] { width: 360px; }
 </style>

@@ -142,6 +142,25 @@ def test_presenter_view_and_a_narrow_screen_render(browser, server_url, tmp_path
         context.close()
 
 
+ANSWER_SIZES = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] [data-testid=stRadioOption] p')]
+    .map(p => parseFloat(getComputedStyle(p).fontSize))"""
+PROSE_SIZE = """() => parseFloat(getComputedStyle(
+    document.querySelector('.stMarkdown p')).fontSize)"""
+
+
+def test_a_projected_question_shows_its_answers_as_large_as_its_prose(browser, server_url):
+    # The room reads the choices off the projector: 14 px answers under 20 px prose were
+    # too small from the back of a room.
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(f"{server_url}/?lesson=learning_rate&present=1")
+    wait_for_app(page, charts=1)
+    sizes = page.evaluate(ANSWER_SIZES)
+    assert len(sizes) == 4 and min(sizes) >= page.evaluate(PROSE_SIZE) * 0.9, sizes
+    context.close()
+
+
 CHART_BOXES = """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] canvas,'
     + ' [data-testid=stVegaLiteChart] svg.marks')].map(e => {
       const r = e.getBoundingClientRect();
