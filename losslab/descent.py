@@ -69,6 +69,7 @@ __all__ = [
     "run",
     "label",
     "settled_at",
+    "start_values",
     "step_sentence",
     "summary",
 ]
@@ -147,6 +148,17 @@ def loss_limit(initial_loss: float) -> float:
     return EXPLODED * (1.0 + abs(float(initial_loss)))
 
 
+def start_values(surface: Surface, start: Array) -> tuple[float, Array]:
+    """The loss and the gradient where a run starts; ``ValueError`` in words where the
+    surface is not defined there (a log of a negative number) or the start is not finite."""
+    loss = float(surface.loss(start))
+    g = surface.grad(start)
+    if not healthy(start, loss, g, np.inf):
+        where = ", ".join(f"{float(v):g}" for v in np.ravel(start))
+        raise ValueError(f"the loss is not defined at the start point ({where})")
+    return loss, g
+
+
 def healthy(p: Array, loss: float, g: Array, limit: float) -> bool:
     """Whether an iterate may be kept: every parameter finite and within ``MAX_PARAM``, the loss
     finite and at most ``limit`` in size (see ``loss_limit``), the gradient finite."""
@@ -220,10 +232,7 @@ def run(
     n_rows = 0 if surface.data is None else len(surface.data.x)
     batch = None if batch is None else int(min(max(int(batch), 1), max(n_rows, 1)))
 
-    loss0 = float(surface.loss(p))
-    g = surface.grad(p)
-    if not healthy(p, loss0, g, np.inf):
-        raise ValueError(f"the start point {p.tolist()} is outside where {surface.name} is defined")
+    loss0, g = start_values(surface, p)
     limit = loss_limit(loss0)
 
     state = optimizer.init(p)

@@ -162,11 +162,7 @@ def run_rates(
     dim, width = surface.dim, len(rates)
     if p0.shape != (dim,):
         raise ValueError(f"start must have {dim} coordinate(s); got {p0.size}")
-    loss0 = float(surface.loss(p0))
-    g0 = surface.grad(p0)
-    if not descent.healthy(p0, loss0, g0, np.inf):
-        raise ValueError(
-            f"the start point {p0.tolist()} is outside where {surface.name} is defined")
+    loss0, g0 = descent.start_values(surface, p0)
     if not rates:
         return []
     limit = descent.loss_limit(loss0)

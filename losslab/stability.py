@@ -146,8 +146,12 @@ def assess(
 ) -> Assessment | None:
     """The stability of ``optimizer`` at ``learning_rate`` from ``at`` on ``surface``: the one
     place the curvature rule is put into words (the sidebar, the views and the lessons read
-    it). ``None`` where the curvature cannot be computed or is not finite."""
+    it). ``None`` where the loss or the curvature cannot be computed or is not finite."""
     try:
+        # Where the loss itself is undefined (log of a negative) no run starts: nothing to judge.
+        if not math.isfinite(float(surface.loss(np.asarray(at, dtype=float).reshape(
+                surface.dim)))):
+            return None
         curvatures = _curvatures(surface, at)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None

@@ -157,6 +157,15 @@ def test_absolute_errors_flat_facets_are_not_said_to_curve_down():
     assert "curves down" not in note and "no learning rate overshoots" not in note
 
 
+def test_a_start_where_the_formula_is_undefined_is_said_in_words_without_a_verdict():
+    at = open_app({"surface": "custom", "view": "surface", "expr": "log(w1)+w2^2"})
+    errors = " ".join(e.value for e in at.error).replace("\\", "")  # markdown escapes
+    assert ("The runs cannot start: the loss is not defined at the start point (-1, -1). "
+            "Choose another start point.") in errors
+    assert "custom" not in errors
+    assert "2/λmax" not in sidebar_text(at) and "lr = 0.05:" not in sidebar_text(at)
+
+
 def test_the_sweep_keeps_rates_within_what_the_optimiser_accepts():
     at = open_app(view="sweep", surface="booth", lr="6")
     rates = [number_after(n, "lr =") for n in legend_names(at)]

@@ -145,3 +145,11 @@ def test_the_momentum_bounds_are_where_a_quadratic_run_starts_to_diverge(optimiz
                         start=[1.0], steps=3000)
         grew = h.diverged_at is not None or abs(h.params[-1, 0]) > 1.0
         assert grew == runs_away, (optimizer, beta, factor)
+
+
+def test_no_verdict_where_the_loss_is_undefined_at_the_start():
+    # log(w1) + w2² at (−1, −1): the Hessian is finite there (−1/w1², 2), but the loss is
+    # not, so there is no run to judge and no rate to recommend.
+    surface = compile_expression("log(w1) + w2^2").surface
+    assert stability.assess(surface, [-1.0, -1.0], 0.05) is None
+    assert stability.assess(surface, [1.0, -1.0], 0.05) is not None
