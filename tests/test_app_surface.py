@@ -166,6 +166,19 @@ def test_a_start_where_the_formula_is_undefined_is_said_in_words_without_a_verdi
     assert "2/λmax" not in sidebar_text(at) and "lr = 0.05:" not in sidebar_text(at)
 
 
+@pytest.mark.parametrize(("surface", "labels"), [
+    ("linear_regression", ["Start w", "Start b"]),
+    ("logistic_regression", ["Start w", "Start b"]),
+    ("rosenbrock", ["Start w1", "Start w2"]),
+])
+def test_the_start_inputs_are_named_as_the_maps_axes(surface, labels):
+    # A regression's map is drawn over (w, b): its start inputs say so too.
+    at = open_app(surface=surface)
+    assert [n.label for n in at.sidebar.number_input if n.label.startswith("Start")] == labels
+    assert [n.label for n in open_app().sidebar.number_input
+            if n.label.startswith("Start")] == ["Starting weight w0"]
+
+
 def test_the_sweep_keeps_rates_within_what_the_optimiser_accepts():
     at = open_app(view="sweep", surface="booth", lr="6")
     rates = [number_after(n, "lr =") for n in legend_names(at)]

@@ -292,7 +292,13 @@ def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
     start = list(s.start) if len(s.start) == dim else list(settings.default_start(s.surface))
     if len(start) != dim:
         start = [-1.0] * dim
-    labels = ("Starting weight w0",) if dim == 1 else ("Start w1", "Start w2")
+    # Named as the map's axes: a regression's weights are (w, b).
+    registered = surfaces.SURFACES.get(s.surface)
+    axes = registered.axis_labels if registered is not None else ()
+    if dim == 1:
+        labels = ("Starting weight w0",)
+    else:
+        labels = tuple(f"Start {a}" for a in (axes if len(axes) == 2 else ("w1", "w2")))
     cols = side.columns(dim)
     changes["start"] = tuple(
         float(cols[i].number_input(
