@@ -27,6 +27,9 @@ from losslab.limits import MAX_FORMULA_CHARS
 from losslab.settings import (
     FIELD,
     FIELDS,
+    SURFACES,
+    TWO_WEIGHT_OPENING,
+    TWO_WEIGHT_VIEWS,
     Field,
     Notes,
     Settings,
@@ -170,6 +173,11 @@ def parse_query(query: Mapping[str, str | list[str]]) -> tuple[Settings, list[st
             values[name] = _parse_value(FIELD[name], text, notes)
         except _Invalid as problem:
             notes.add(str(problem))
+    if (values.get("view") in TWO_WEIGHT_VIEWS and "surface" not in values
+            and SURFACES[base.surface].dim == 1):
+        # "?view=sweep" alone: the view opens on a two-weight surface, as the sidebar's view
+        # switch does, instead of falling back to the one-weight lesson without a word.
+        values["surface"] = TWO_WEIGHT_OPENING
     settings = repair(dataclasses.replace(base, **values), base, set(values), notes)
     return settings, notes.final()
 

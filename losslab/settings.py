@@ -50,6 +50,8 @@ __all__ = [
     "SCHEDULE_FIELDS",
     "ScheduleKey",
     "SURFACE_DEFAULTS",
+    "TWO_WEIGHT_OPENING",
+    "TWO_WEIGHT_VIEWS",
     "VIEWS",
     "Field",
     "Notes",
@@ -87,6 +89,10 @@ NO_LESSON = "none"
 OPTIMIZER_NAMES = tuple(optimizers.OPTIMIZERS)
 """sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, newton: the optimiser registry."""
 VIEWS = ("lesson", "surface", "compare", "sweep", "nn")
+TWO_WEIGHT_VIEWS = ("surface", "compare", "sweep")
+"""Views drawn over two weights (``compare`` is the map view's old name)."""
+TWO_WEIGHT_OPENING = "rosenbrock"
+"""The surface a two-weight view opens on when the surface had one weight."""
 """``lesson`` is the one-weight view (its link value predates the guided lessons)."""
 _MAX_WARNINGS = 12
 _SHOWN_CHARS = 30
@@ -721,8 +727,8 @@ def with_view(current: Settings, view: str) -> Settings:
         return reconcile(replaced(new, **network_opening()))[0]
     if view == "lesson" and dim == 2:
         return with_surface(new, "single_point")
-    if view in ("surface", "sweep") and dim == 1:
-        return with_surface(new, "rosenbrock")
+    if view in TWO_WEIGHT_VIEWS and dim == 1:
+        return with_surface(new, TWO_WEIGHT_OPENING)
     return reconcile(new)[0]
 
 
@@ -735,7 +741,7 @@ def fit_dimension(s: Settings, dim: int | None) -> Settings:
     view = s.view
     if dim == 2 and view == "lesson":
         view = "surface"
-    elif dim == 1 and view in ("surface", "compare", "sweep"):
+    elif dim == 1 and view in TWO_WEIGHT_VIEWS:
         view = "lesson"
     start = s.start
     if len(start) != dim:

@@ -630,3 +630,16 @@ def test_a_link_to_the_network_view_on_another_surface_keeps_its_steps():
     query = to_query(s)
     assert query["steps"] == "300"
     assert parse_query(query) == (s, [])
+
+
+@pytest.mark.parametrize("view", ["surface", "compare", "sweep"])
+def test_a_link_naming_a_two_weight_view_without_a_surface_opens_that_view(view):
+    # "?view=sweep" used to open the one-weight lesson without a word: the default surface
+    # has one weight. It opens the view on Rosenbrock, as the sidebar's view switch does.
+    opened, notes = parse_query({"view": view})
+    assert notes == []
+    assert (opened.view, opened.surface) == (view, "rosenbrock")
+    assert opened == parse_query({"view": view, "surface": "rosenbrock"})[0]
+    # A link that names its surface keeps it, and the lesson view keeps the chapter's.
+    assert parse_query({"view": view, "surface": "booth"})[0].surface == "booth"
+    assert parse_query({"view": "lesson"})[0].surface == "single_point"

@@ -81,18 +81,13 @@ def _layers_text(value: str) -> str:
 def lesson_picker(s: Settings) -> None:
     ids = (NO_LESSON, *lessons.LESSON_IDS)
     titles = {NO_LESSON: "Free exploration", **{ls.id: ls.title for ls in lessons.LESSONS}}
-    st.sidebar.selectbox(
-        "Lesson",
-        ids,
-        format_func=titles.__getitem__,
-        key=seed("lesson", s.lesson),
-        on_change=state.pick_lesson,
-        help=FIELD["lesson"].help,
-    )
+    st.sidebar.selectbox("Lesson", ids, format_func=titles.__getitem__,
+                         key=seed("lesson", s.lesson), on_change=state.pick_lesson,
+                         help=FIELD["lesson"].help)
 
 
 def view_picker(s: Settings) -> str:
-    view = "surface" if s.view == "compare" else s.view
+    view = view_of(s)
     return st.sidebar.radio(
         "View",
         list(VIEW_LABELS),
@@ -293,12 +288,9 @@ def run_controls(s: Settings, dim: int, data_driven: bool) -> dict[str, object]:
     if len(start) != dim:
         start = [-1.0] * dim
     # Named as the map's axes: a regression's weights are (w, b).
-    registered = surfaces.SURFACES.get(s.surface)
-    axes = registered.axis_labels if registered is not None else ()
-    if dim == 1:
-        labels = ("Starting weight w0",)
-    else:
-        labels = tuple(f"Start {a}" for a in (axes if len(axes) == 2 else ("w1", "w2")))
+    axes = getattr(surfaces.SURFACES.get(s.surface), "axis_labels", ())
+    labels = (("Starting weight w0",) if dim == 1 else
+              tuple(f"Start {a}" for a in (axes if len(axes) == 2 else ("w1", "w2"))))
     cols = side.columns(dim)
     changes["start"] = tuple(
         float(cols[i].number_input(
