@@ -89,11 +89,11 @@ NO_LESSON = "none"
 OPTIMIZER_NAMES = tuple(optimizers.OPTIMIZERS)
 """sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, newton: the optimiser registry."""
 VIEWS = ("lesson", "surface", "compare", "sweep", "nn")
+"""``lesson`` is the one-weight view (its link value predates the guided lessons)."""
 TWO_WEIGHT_VIEWS = ("surface", "compare", "sweep")
 """Views drawn over two weights (``compare`` is the map view's old name)."""
 TWO_WEIGHT_OPENING = "rosenbrock"
 """The surface a two-weight view opens on when the surface had one weight."""
-"""``lesson`` is the one-weight view (its link value predates the guided lessons)."""
 _MAX_WARNINGS = 12
 _SHOWN_CHARS = 30
 _FORMULA = re.compile(r"[A-Za-z0-9_+\-*/^()., ]*")

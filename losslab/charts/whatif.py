@@ -95,6 +95,7 @@ def _params(sweep: Sweep | _Runs, step: int | None, *, every_beta: bool = False,
         "name": STEP, "value": at,
         "bind": {"input": "range", "min": 0, "max": last, "step": 1, "name": "Step "},
     }]
+
     def control(name: str, value: int, top: int, label: str, values: int) -> dict[str, Any]:
         # A window of one value has no control to move: a control from 0 to 1 would reach a
         # rung nobody computed, and the run would vanish. Panels keep an unnamed input
