@@ -62,7 +62,7 @@ def run_field(names: Sequence[str], labels_from: str | None) -> tuple[str, list[
     return RUN, [str(i + 1) for i in range(len(names))]
 
 
-def run_legend(title: str, labels_from: str | None, **props: object) -> alt.Legend:
+def run_legend(title: str | None, labels_from: str | None, **props: object) -> alt.Legend:
     """The runs' legend. With ``labels_from`` (a named dataset with ``run`` and ``optimizer``
     columns) each label is looked up in those rows in the browser: a run's name can change
     (it says "diverged at step 3", or gives the learning rate) while the spec stays the same,

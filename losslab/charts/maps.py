@@ -309,7 +309,9 @@ def _optimizer_encodings(
 ) -> dict[str, alt.FieldChannelMixin]:
     """Colour, dash and marker per run, in one legend (labels read from ``labels_from``'s rows
     when given: see ``run_legend``; ``legend_props`` place it)."""
-    legend = run_legend("Optimiser", labels_from, symbolStrokeWidth=2, **legend_props)
+    # Untitled, as the what-if figure's: each entry names its run, and in the sweep the runs
+    # are rates of one optimiser, which a title "Optimiser" mislabelled.
+    legend = run_legend(None, labels_from, symbolStrokeWidth=2, **legend_props)
     field, domain = run_field(names, labels_from)
     n = len(names)
     return {

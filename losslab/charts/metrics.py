@@ -102,7 +102,7 @@ def _metric_frame(runs: list[tuple[str, Array]], value: str, *, log: bool) -> pd
 def _styles(names: list[str], labels_from: str | None = None, *, legend: bool = True) -> dict:
     k = len(names)
     # Without a legend of its own (a panel beside the map, whose legend names the runs).
-    drawn = run_legend("optimiser", labels_from) if legend else None
+    drawn = run_legend(None, labels_from) if legend else None
     field, domain = run_field(names, labels_from)
     return {
         "field": field,
