@@ -50,7 +50,7 @@ def as_scheduler(schedule: Schedule | Scheduler) -> Scheduler:
 
     return Scheduler(init=float, update=update)
 
-Label = Literal["converged", "converging", "oscillating", "stalled", "diverged"]
+Label = Literal["converged", "converging", "oscillating", "jittering", "stalled", "diverged"]
 
 __all__ = [
     "EXPLODED",
@@ -386,14 +386,17 @@ def label(history: History, surface: Surface | None = None) -> Label:
        that left the domain L* holds on does not count either). Otherwise it is a stationary point:
        gradient norm ≤ 1e-6 × the start's + 1e-12, and, when ``surface`` is given, no negative
        Hessian eigenvalue there (a saddle or maximum does not count).
-    3. ``"oscillating"``: over the last ``WINDOW`` updates, the steps' projection on their
+    3. ``"jittering"``: a mini-batch run within 1 % of the start's gap to a declared L* whose
+       loss no longer falls (as in rule 5): sampled gradients keep it moving around the
+       minimum, at the noise floor (neither stuck nor swinging across a valley).
+    4. ``"oscillating"``: over the last ``WINDOW`` updates, the steps' projection on their
        dominant direction (first right-singular vector) changes sign on at least 75% of
        consecutive updates (at least 4 non-negligible steps needed).
-    4. ``"stalled"``: the gradient is tiny (as in rule 2) but this is not the goal — a saddle, a
+    5. ``"stalled"``: the gradient is tiny (as in rule 2) but this is not the goal — a saddle, a
        local minimum, a flat spot — or the loss fell over the last ``WINDOW`` updates by no more
        than 1e-3 × a reference: the gap to L* at the window's start when L* is declared,
        else the fall achieved before the window. Barely moving and rising loss count here.
-    5. ``"converging"``: otherwise — the loss is still falling.
+    6. ``"converging"``: otherwise — the loss is still falling.
     """
     if history.diverged_at is not None:
         return "diverged"
@@ -405,11 +408,27 @@ def label(history: History, surface: Surface | None = None) -> Label:
         and _is_saddle_or_max(surface, history.final)
     ):
         return "converged"
+    if _near_goal_in_noise(history, surface) and not _progressing(history, surface):
+        return "jittering"
     if _oscillating(history):
         return "oscillating"
     if stationary or not _progressing(history, surface):
         return "stalled"
     return "converging"
+
+
+_NEAR_GOAL = 1e-2
+"""``"jittering"``: the loss within this share of the start's gap to L*."""
+
+
+def _near_goal_in_noise(history: History, surface: Surface | None) -> bool:
+    """A mini-batch run whose loss is within ``_NEAR_GOAL`` of the start's gap to L*."""
+    if history.batch_grad is None or not len(history.batch_grad):
+        return False
+    if surface is None or surface.optimal_value is None:
+        return False
+    gap = history.loss - surface.optimal_value
+    return bool(gap[-1] <= _NEAR_GOAL * max(float(gap[0]), 0.0))
 
 
 def settled_at(history: History, surface: Surface | None = None) -> int | None:
@@ -437,7 +456,8 @@ def summary(
     - converged: "Adam converged: loss 0.003 at step 120", naming the first step from which
       every later iterate is at the goal (see ``label``)
     - otherwise: "Momentum is oscillating: loss 2.5 at step 200" ("is still converging",
-      "stalled") with the last step's loss.
+      "stalled", "is jittering near the minimum (mini-batch noise)") with the last step's
+      loss.
     """
     outcome = label(history, surface) if outcome is None else outcome
     if outcome == "diverged":
@@ -447,6 +467,7 @@ def summary(
         first = min(settled_at(history, surface) or 0, last)
         return f"{name} converged: loss {_number(history.loss[first])} at step {first}"
     verb = {
+        "jittering": "is jittering near the minimum (mini-batch noise)",
         "oscillating": "is oscillating",
         "stalled": "stalled",
         "converging": "is still converging",

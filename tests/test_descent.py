@@ -352,10 +352,30 @@ def test_converged_summary_names_the_first_step_at_the_goal():
     assert summary("GD", history, surface) == f"GD converged: loss {4 * 4.0**-10:.3g} at step 10"
 
 
-def test_labels_are_one_of_the_five():
+def test_labels_are_one_of_the_six():
     assert set(descent.Label.__args__) == {
-        "converged", "converging", "oscillating", "stalled", "diverged"
+        "converged", "converging", "oscillating", "jittering", "stalled", "diverged"
     }
+
+
+def test_a_mini_batch_run_bouncing_near_the_minimum_is_jittering_not_stalled():
+    # Sampled gradients keep a run moving around the minimum for ever: it has not stalled
+    # (the word a learner reads as "stuck far away"), it sits at the noise floor.
+    surface = surfaces.get("linear_regression")
+    sgd = optimizers.make("sgd", learning_rate=0.05)
+    noisy = run(surface, sgd, start=[0.0, 0.0], steps=100, batch=8, seed=0)
+    gap = noisy.loss - surface.optimal_value
+    assert gap[-1] < 0.01 * gap[0]  # near the minimum, yet not at it
+    assert label(noisy, surface) == "jittering"
+    assert summary("SGD", noisy, surface) == (
+        f"SGD is jittering near the minimum (mini-batch noise): loss {noisy.loss[-1]:.3g} "
+        "at step 100")
+    # Full batch, the same run converges; a mini-batch run far from the minimum is not
+    # called jittering.
+    assert label(run(surface, sgd, start=[0.0, 0.0], steps=100), surface) == "converged"
+    early = run(surface, optimizers.make("sgd", learning_rate=1e-4), start=[0.0, 0.0],
+                steps=100, batch=8, seed=0)
+    assert label(early, surface) != "jittering"
 
 
 # --- overflow in the optimiser's state ----------------------------------------------------------
