@@ -79,6 +79,7 @@ __all__ = [
     "surface_params",
     "with_lesson",
     "with_surface",
+    "with_schedule",
     "with_view",
 ]
 
@@ -715,6 +716,16 @@ def with_surface(current: Settings, name: str) -> Settings:
     elif name != CUSTOM:
         new = replaced(new, learning_rates=steady_rates(new))
     return reconcile(new)[0]
+
+
+def with_schedule(current: Settings, name: str) -> Settings:
+    """Pick a schedule. Cosine annealing's period (the ``period`` it shares with step decay,
+    10 steps by default) becomes the run's steps: over 10 steps torch's cosine climbs back
+    every 20, a wave rather than an anneal."""
+    changes: dict[str, object] = {"schedule": name}
+    if name == "cosine" and current.schedule != "cosine":
+        changes["period"] = current.steps
+    return reconcile(replaced(current, **changes))[0]
 
 
 def with_view(current: Settings, view: str) -> Settings:

@@ -185,3 +185,21 @@ def test_the_plateau_lessons_run_bounces_for_ever_at_a_constant_rate():
     surface = surfaces.get("linear_regression", loss="mae")
     assert descent.label(h, surface) == "oscillating"
     assert "reached the minimum" not in "\n".join(i.value for i in at.info)
+
+
+def test_picking_cosine_anneals_once_over_the_run():
+    # The period the menu shares with step decay is 10 steps; cosine annealing over 10 steps
+    # climbs back every 20 (torch's rule past T_max): 6 cycles in 120 steps, not an anneal.
+    # Picking cosine sets the period to the run's steps; the learner can shorten it.
+    at = open_schedules(LINK)
+    at.selectbox(key="w_schedule").set_value("cosine").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key="w_period").value == 120
+    assert at.query_params["period"] in ("120", ["120"])
+    histories = direct_runs(at, schedules.make("cosine", t_max=120))
+    assert_chart_shows(rate_rows(at), histories)
+    rates = histories[0].learning_rate
+    assert np.all(np.diff(rates) <= 0) and rates[-1] < rates[0] / 100  # one anneal
+    # Moving on to step decay keeps the period the learner has.
+    at.selectbox(key="w_schedule").set_value("step").run()
+    assert at.number_input(key="w_period").value == 120

@@ -309,3 +309,18 @@ def test_run_multiplies_the_base_rate_by_the_schedule():
         schedule=schedules.step_decay(step_size=2, gamma=0.5),
     )
     np.testing.assert_allclose(history.learning_rate, [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025])
+
+
+def test_picking_cosine_sets_its_period_to_the_runs_steps():
+    # The period cosine shares with step decay defaults to 10: one anneal over 10 steps,
+    # then climbing back. Picked, cosine anneals over the whole run; leaving it keeps it.
+    from losslab.settings import Settings, replaced, with_schedule
+
+    s = replaced(Settings(), steps=300)
+    assert s.period == 10
+    cosine = with_schedule(s, "cosine")
+    assert (cosine.schedule, cosine.period) == ("cosine", 300)
+    assert with_schedule(cosine, "cosine").period == 300  # picked again: unchanged
+    assert with_schedule(replaced(cosine, period=40), "cosine").period == 40
+    assert with_schedule(s, "step").period == 10
+    assert with_schedule(cosine, "step").period == 300

@@ -7,6 +7,7 @@ import streamlit as st
 
 from losslab import schedules
 from losslab.settings import FIELD, Settings
+from ui import state
 from ui.state import seed
 
 
@@ -27,7 +28,7 @@ def schedule_controls(s: Settings) -> dict[str, object]:
     each widget drawn from the schedule registry's description of its parameter."""
     name = st.selectbox(
         "Schedule", FIELD["schedule"].choices, key=seed("schedule", s.schedule),
-        help=FIELD["schedule"].help, format_func=_schedule_label,
+        help=FIELD["schedule"].help, format_func=_schedule_label, on_change=state.pick_schedule,
     )
     st.caption(schedules.SPECS[name].explanation)
     changes: dict[str, object] = {"schedule": name}

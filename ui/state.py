@@ -116,6 +116,15 @@ def pick_surface() -> None:
     replace_all(settings.with_surface(current(), st.session_state[widget_key("surface")]))
 
 
+def pick_schedule() -> None:
+    """A new schedule may start a setting elsewhere than it was (``settings.with_schedule``:
+    cosine's period at the run's steps): that widget takes the new value."""
+    old = current()
+    new = settings.with_schedule(old, st.session_state[widget_key("schedule")])
+    if new.period != old.period:
+        st.session_state[widget_key("period")] = new.period
+
+
 def pick_view() -> None:
     old = current()
     new = settings.with_view(old, st.session_state[widget_key("view")])
