@@ -305,20 +305,23 @@ def _loss_legend_fill(raster: Raster) -> alt.Fill:
 
 
 def _optimizer_encodings(
-    names: list[str], labels_from: str | None = None, **legend_props: object
+    names: list[str], labels_from: str | None = None, *, dash_legend: bool = True,
+    **legend_props: object
 ) -> dict[str, alt.FieldChannelMixin]:
     """Colour, dash and marker per run, in one legend (labels read from ``labels_from``'s rows
-    when given: see ``run_legend``; ``legend_props`` place it)."""
+    when given: see ``run_legend``; ``legend_props`` place it). Without ``dash_legend`` the
+    legend shows markers without the dash (a dashed outline bit into a filled square)."""
     # Untitled, as the what-if figure's: each entry names its run, and in the sweep the runs
     # are rates of one optimiser, which a title "Optimiser" mislabelled.
-    legend = run_legend(None, labels_from, symbolStrokeWidth=2, **legend_props)
+    legend = run_legend(None, labels_from, symbolStrokeWidth=2 if dash_legend else 0,
+                        **legend_props)
     field, domain = run_field(names, labels_from)
     n = len(names)
     return {
         "color": alt.Color(f"{field}:N", scale=alt.Scale(domain=domain, range=PALETTE[:n]),
                            legend=legend),
         "strokeDash": alt.StrokeDash(f"{field}:N", scale=alt.Scale(domain=domain,
-                                     range=DASHES[:n]), legend=legend),
+                                     range=DASHES[:n]), legend=legend if dash_legend else None),
         "shape": alt.Shape(f"{field}:N", scale=alt.Scale(domain=domain, range=SHAPES[:n]),
                            legend=legend),
     }
@@ -531,7 +534,7 @@ def _path_layers(histories, window, step_param, x, y, tip_w) -> list[alt.Chart]:
 def _path_layers_from(
     paths, arrows, shape: PathShape, step_param, x, y, tip_w, labels_from: str | None = None
 ) -> list:
-    enc = _optimizer_encodings(list(shape.names), labels_from)
+    enc = _optimizer_encodings(list(shape.names), labels_from, dash_legend=False)
     tip = [alt.Tooltip("optimizer:N"), alt.Tooltip("step:Q"), *tip_w,
            alt.Tooltip("loss:Q", format=_FMT)]
     if shape.has_note:
