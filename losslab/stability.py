@@ -216,8 +216,8 @@ def _bound_sentence(surface: Surface, curvature: float, bound: float, uncurved: 
             return (f"L''(w){named(second)} = 0 here: the loss is flat, so gradient descent "
                     "does not move w and no learning rate overshoots.")
         if curvature < 0:
-            return (f"L''(w) = {_g(curvature)} here: the loss curves down, so no learning "
-                    "rate overshoots yet.")
+            return (f"L''(w) = {_g(curvature)} here: the loss curves down, so no step "
+                    "overshoots here; where it curves up, the curvature there sets the bound.")
         return (f"L''(w){named(second)} = {_g(curvature)}, so gradient descent converges only "
                 f"for lr < 2/L''{named(stable)} = {_g(bound)}; above "
                 f"1/L''{named(monotone)} = {_g(bound / 2)} it oscillates.")
@@ -230,6 +230,7 @@ def _bound_sentence(surface: Surface, curvature: float, bound: float, uncurved: 
                 "not move and no learning rate overshoots.")
     if curvature <= 0:
         return (f"λmax = {_g(curvature)} at the start: the surface curves down there, so no "
-                "learning rate overshoots yet.")
+                "step overshoots here; where the run meets ground that curves up, its "
+                "curvature sets the bound.")
     return (f"At the start the largest curvature is λmax = {_g(curvature)}: plain gradient "
             f"descent is stable for lr < 2/λmax = {_g(bound)}.")

@@ -99,6 +99,12 @@ def test_assess_on_a_concave_start_says_no_rate_overshoots():
     saddle = surfaces.get("saddle")
     a = stability.assess(saddle, [0.0, 0.0], 0.1, "sgd")
     assert a.curvature > 0 or "curves down" in a.lines[0]
+    # A concave start does not promise the run stays stable: it says what decides later.
+    himmelblau = stability.assess(surfaces.get("himmelblau"), [-0.4, 0.0], 0.05)
+    assert himmelblau.curvature < 0
+    assert himmelblau.lines[0].endswith(
+        "so no step overshoots here; where the run meets ground that curves up, its curvature "
+        "sets the bound.")
     flat = stability.assess(surfaces.get("single_point", x=0.0, y_true=4.0), [-1.0], 0.1)
     assert "no learning rate overshoots" in flat.lines[0] and len(flat.lines) == 1
 
