@@ -17,6 +17,7 @@ What the fields are, their defaults and ranges, and how they are made to agree i
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -58,6 +59,17 @@ _FOREIGN_KEYS = frozenset({"embed", "embed_options", "fbclid", "gclid", "mc_cid"
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _BY_KEY: Mapping[str, Field] = MappingProxyType({f.key: f for f in FIELDS})
+_BY_SPELLING: Mapping[str, str] = MappingProxyType({
+    **{f.name.lower(): f.key for f in FIELDS}, **{f.key.lower(): f.key for f in FIELDS},
+    "optimizer": "opt", "optimiser": "opt", "optimisers": "opt", "dataset": "data",
+})
+"""A link key as a hand-written link may spell it (a field's name, any case) → its key."""
+
+
+def _guess(key: str) -> str:
+    """'; did you mean "data"?' for a key close to one of ours (``dataset``), else ''."""
+    close = difflib.get_close_matches(key.lower()[:40], list(_BY_SPELLING), n=1, cutoff=0.75)
+    return f'; did you mean "{_BY_SPELLING[close[0]]}"?' if close else ""
 
 
 class _Invalid(Exception):
@@ -147,7 +159,8 @@ def parse_query(query: Mapping[str, str | list[str]]) -> tuple[Settings, list[st
             continue
         f = _BY_KEY.get(key)
         if f is None:
-            notes.add(f'Ignored "{quoted(key)}": this app has no setting with that name.')
+            notes.add(f'Ignored "{quoted(key)}": this app has no setting with that name'
+                      f"{_guess(key) or '.'}")
             continue
         if isinstance(value, (list, tuple)):
             if len(value) > 1:

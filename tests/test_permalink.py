@@ -643,3 +643,19 @@ def test_a_link_naming_a_two_weight_view_without_a_surface_opens_that_view(view)
     # A link that names its surface keeps it, and the lesson view keeps the chapter's.
     assert parse_query({"view": view, "surface": "booth"})[0].surface == "booth"
     assert parse_query({"view": "lesson"})[0].surface == "single_point"
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("dataset", "data"), ("activation", "act"), ("optimizer", "opt"), ("Steps", "steps"),
+])
+def test_a_misspelt_key_is_ignored_with_the_key_it_resembles(written, meant):
+    # An instructor writing a link by hand sees which key was meant, not only that theirs
+    # was ignored.
+    _, notes = parse_query({written: "1"})
+    assert notes == [f'Ignored "{written}": this app has no setting with that name; '
+                     f'did you mean "{meant}"?']
+
+
+def test_an_unknown_key_resembling_nothing_gets_no_guess():
+    _, notes = parse_query({"colour": "red"})
+    assert notes == ['Ignored "colour": this app has no setting with that name.']
