@@ -159,8 +159,11 @@ def parse_query(query: Mapping[str, str | list[str]]) -> tuple[Settings, list[st
             continue
         f = _BY_KEY.get(key)
         if f is None:
+            # The guess only for a warning that is shown: a link of thousands of unknown
+            # keys must cost no more than reading them.
+            guess = "" if notes.full else _guess(key)
             notes.add(f'Ignored "{quoted(key)}": this app has no setting with that name'
-                      f"{_guess(key) or '.'}")
+                      f"{guess or '.'}")
             continue
         if isinstance(value, (list, tuple)):
             if len(value) > 1:
@@ -186,8 +189,8 @@ def parse_query(query: Mapping[str, str | list[str]]) -> tuple[Settings, list[st
             values[name] = _parse_value(FIELD[name], text, notes)
         except _Invalid as problem:
             notes.add(str(problem))
-    if (values.get("view") in TWO_WEIGHT_VIEWS and "surface" not in values
-            and SURFACES[base.surface].dim == 1):
+    one_weight = getattr(SURFACES.get(base.surface), "dim", None) == 1
+    if values.get("view") in TWO_WEIGHT_VIEWS and "surface" not in values and one_weight:
         # "?view=sweep" alone: the view opens on a two-weight surface, as the sidebar's view
         # switch does, instead of falling back to the one-weight lesson without a word.
         values["surface"] = TWO_WEIGHT_OPENING

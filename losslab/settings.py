@@ -436,6 +436,11 @@ class Notes:
         self.kept: list[str] = []
         self.dropped = 0
 
+    @property
+    def full(self) -> bool:
+        """Whether a further warning would only be counted, not shown."""
+        return len(self.kept) >= _MAX_WARNINGS
+
     def add(self, text: str) -> None:
         if len(self.kept) < _MAX_WARNINGS:
             self.kept.append(text)

@@ -659,3 +659,9 @@ def test_a_misspelt_key_is_ignored_with_the_key_it_resembles(written, meant):
 def test_an_unknown_key_resembling_nothing_gets_no_guess():
     _, notes = parse_query({"colour": "red"})
     assert notes == ['Ignored "colour": this app has no setting with that name.']
+
+
+def test_a_flood_of_misspelt_keys_is_shown_a_dozen_at_a_time_with_their_guesses():
+    _, notes = parse_query({f"dataset{i}": "1" for i in range(200)})
+    assert notes[-1] == f"…and {200 - (len(notes) - 1)} more problems in the link."
+    assert all(n.endswith('did you mean "data"?') for n in notes[:-1])
