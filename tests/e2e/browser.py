@@ -138,8 +138,23 @@ def open_at(browser, url: str, viewport: dict, sent: list | None = None):
     page.goto(url)
     wait_for_app(page, charts=2, timeout=60_000)
     page.locator(".losslab-controls input[name=step]").wait_for(state="attached")
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1000)
+    settled(page)
     return context, page
+
+
+def settled(page, timeout: float = 10.0) -> None:
+    """Wait until two pictures of the charts 300 ms apart agree: a chart still being laid out
+    (a late image, a width that changes when a scroll bar appears) may be drawn anew, with its
+    controls back at their first values, and undo a move made before it."""
+    deadline = time.monotonic() + timeout
+    last = pictures(page)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        now = pictures(page)
+        if now == last:
+            return
+        last = now
 
 
 def set_range(locator, value: int) -> None:
@@ -169,3 +184,15 @@ def pictures(page, count: int | None = None) -> list[bytes]:
     changes what a learner sees changes them."""
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     return [charts.nth(i).screenshot() for i in range(charts.count() if count is None else count)]
+
+
+def pictures_changed(page, before: list[bytes], timeout: float = 10.0) -> list[bytes]:
+    """The charts' pictures once every one differs from ``before``; on a busy machine the
+    browser may take more than a frame to redraw. Returns the last pictures taken, changed
+    or not, after ``timeout`` seconds, so the caller's assertion reports what was seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = pictures(page, len(before))
+        if all(a != b for a, b in zip(before, now, strict=True)) or time.monotonic() > deadline:
+            return now
+        page.wait_for_timeout(200)

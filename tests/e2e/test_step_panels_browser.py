@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import click_map, open_at, pictures, set_range
+from tests.e2e.browser import click_map, open_at, pictures, pictures_changed, set_range
 
 NO_EXCEPTION = '[data-testid="stException"]'
 DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
@@ -55,8 +55,7 @@ def test_the_step_and_play_move_every_panel_without_a_message(browser, server_ur
     assert page.locator(".vega-bindings input[name=step]").count() == 1  # one control
     before = pictures(page, 2)
     set_range(step, 3)
-    page.wait_for_timeout(300)
-    stepped = pictures(page, 2)
+    stepped = pictures_changed(page, before)
     assert all(a != b for a, b in zip(before, stepped, strict=True))
     set_range(step, 0)
     page.locator(".losslab-playback [data-act=play]").click()
@@ -64,8 +63,7 @@ def test_the_step_and_play_move_every_panel_without_a_message(browser, server_ur
         "() => Number(document.querySelector('.losslab-controls input[name=step]').value) >= 8",
         timeout=15_000)
     page.locator(".losslab-playback [data-act=play]").click()  # pause
-    page.wait_for_timeout(300)
-    assert all(a != b for a, b in zip(stepped, pictures(page, 2), strict=True))
+    assert all(a != b for a, b in zip(stepped, pictures_changed(page, stepped), strict=True))
     page.wait_for_timeout(500)
     assert len(sent) == quiet
     assert page.locator(NO_EXCEPTION).count() == 0
