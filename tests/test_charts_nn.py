@@ -127,6 +127,15 @@ def test_loss_chart_marks_divergence(diverged):
     assert _all_finite(spec)
 
 
+def test_loss_chart_says_what_its_curves_measure_not_the_pages_outcome_again(exp):
+    subtitle = _subtitle(charts.nn_loss_chart(exp).to_dict())
+    assert "Cross-entropy and accuracy on all" in subtitle and "full-batch step" in subtitle
+    assert exp.message not in subtitle  # the page says the outcome once, above the charts
+    batched = landscape.experiment(**{**SMALL, "batch": 8})
+    assert "after each step on a mini-batch of 8." in _subtitle(
+        charts.nn_loss_chart(batched).to_dict())
+
+
 def test_loss_chart_without_divergence_has_no_marker(exp):
     marks = [_mark(layer) for layer in _layers(charts.nn_loss_chart(exp).to_dict())]
     assert "rule" not in marks

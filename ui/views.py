@@ -259,7 +259,10 @@ def nn_view(scene: Scene) -> None:
     if exp is None:
         st.error(f"The network cannot be trained with these settings: {plain(problem)}")
         return
-    st.write(exp.message)
+    if exp.training.diverged_at is None:
+        st.write(exp.message)
+    else:
+        st.warning(exp.message)
     left, right = st.columns(2)
     show(charts.nn_decision_chart(exp), s, "nn_decision", left)
     show(charts.nn_loss_chart(exp), s, "nn_loss", right)

@@ -210,7 +210,18 @@ def nn_loss_chart(exp: Experiment, *, width: int = 320, height: int = 150) -> al
     return alt.vconcat(
         alt.layer(*loss_layers).properties(width=width, height=height, title="Training loss"),
         acc.properties(width=width, height=height * 2 // 3, title="Training accuracy"),
-    ).properties(title=_title("Training", exp.message))
+    ).properties(title=_title("Training", _measured_on(exp)))
+
+
+def _measured_on(exp: Experiment) -> str:
+    """What the curves measure; the outcome itself is ``exp.message``, said once by the page
+    above the charts."""
+    rows, batch = len(exp.data.y), exp.settings.get("batch")
+    step = f"step on a mini-batch of {batch}" if batch and batch < rows else "full-batch step"
+    measured = f"Cross-entropy and accuracy on all {rows} data rows, after each {step}."
+    if exp.training.diverged_at is None:
+        return measured
+    return f"{measured} Training diverged at step {exp.training.diverged_at}."
 
 
 def nn_interpolation_chart(
