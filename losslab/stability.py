@@ -116,6 +116,12 @@ _REGIME_WORDS = {
     "borderline": "bounces between two points for ever",
     "diverging": "overshoots further each step: it diverges",
 }
+_BENT_WORDS = {  # along the curved-up direction of a start that also curves down
+    "monotone": "creeps without overshooting",
+    "oscillating": "overshoots and oscillates",
+    "borderline": "bounces between two points",
+    "diverging": "overshoots further each step",
+}
 
 
 def _g(value: float) -> str:
@@ -164,13 +170,21 @@ def assess(
     uncurved = bool(np.all(curvatures == 0))
     straight = uncurved and _moving(surface, at)
     lines = [_bound_sentence(surface, curvature, bound, uncurved, straight)]
+    # Curved up one way and down another (near a saddle or a ridge): the rate is judged
+    # along the way that curves up; the other way no step overshoots, and no minimum is near.
+    bent = curvature > 0 and float(curvatures.min()) < 0
+    if bent:
+        lines[0] += (f" The surface also curves down there (λmin = {_g(float(curvatures.min()))}),"
+                     " as near a saddle or ridge: that way no step overshoots, "
+                     "and each step pushes the run further away.")
     warning = False
     if optimizer == "sgd" and curvature > 0:
-        words = _REGIME_WORDS[kind]
+        words = (_BENT_WORDS if bent else _REGIME_WORDS)[kind]
         if kind == "diverging" and surface.dim > 1:  # λmax is local: the path may reach
             words = ("overshoots further each step here: it diverges unless it reaches "
                      "flatter ground")
-        lines.append(f"lr = {learning_rate:g}: gradient descent {words}.")
+        along = "along the direction that curves up, " if bent else ""
+        lines.append(f"lr = {learning_rate:g}: {along}gradient descent {words}.")
         warning = kind == "diverging"
     elif optimizer in ("momentum", "nesterov") and curvature > 0:
         limit = rate_bound(curvature, optimizer, momentum)

@@ -109,6 +109,26 @@ def test_assess_on_a_concave_start_says_no_rate_overshoots():
     assert "no learning rate overshoots" in flat.lines[0] and len(flat.lines) == 1
 
 
+def test_a_start_near_a_saddle_is_not_promised_the_minimum():
+    # The saddle lesson starts a hair off the ridge w2 = 0: curved up along w1 (λ = 2) and
+    # down along w2 (λ = −4). The run stalls there before sliding off; "creeps straight to
+    # the minimum" was wrong, and no minimum lies where the curvature is measured.
+    a = stability.assess(surfaces.get("saddle"), [-1.5, 1e-4], 0.05, "sgd")
+    assert (a.curvature, a.bound, a.regime) == (pytest.approx(2.0), pytest.approx(1.0),
+                                                "monotone")
+    assert "The surface also curves down there (λmin = -4), as near a saddle or ridge" in (
+        a.lines[0])
+    assert a.lines[1] == ("lr = 0.05: along the direction that curves up, gradient descent "
+                          "creeps without overshooting.")
+    assert "minimum" not in " ".join(a.lines)
+    fast = stability.assess(surfaces.get("saddle"), [-1.5, 1e-4], 0.8, "sgd")
+    assert fast.lines[1].endswith("gradient descent overshoots and oscillates.")
+    # A start curved up every way keeps its promise of the minimum.
+    bowl = stability.assess(quadratic(1.0, 2.0), [1.0, 1.0], 0.1, "sgd")
+    assert bowl.lines[1] == "lr = 0.1: gradient descent creeps straight to the minimum."
+    assert "curves down" not in bowl.lines[0]
+
+
 def test_a_surface_of_straight_pieces_is_not_said_to_curve_down():
     # Absolute error's surface is made of flat facets: its Hessian is 0, not negative, and
     # a fixed step keeps jumping past the crease (the plateau lesson is about exactly that).
