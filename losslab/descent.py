@@ -457,7 +457,8 @@ def summary(
       every later iterate is at the goal (see ``label``)
     - otherwise: "Momentum is oscillating: loss 2.5 at step 200" ("is still converging",
       "stalled", "is jittering near the minimum (mini-batch noise)") with the last step's
-      loss.
+      loss; a stalled run at one of the surface's declared saddles names it: "stalled at the
+      saddle (0, 0)".
     """
     outcome = label(history, surface) if outcome is None else outcome
     if outcome == "diverged":
@@ -471,8 +472,27 @@ def summary(
         "oscillating": "is oscillating",
         "stalled": "stalled",
         "converging": "is still converging",
-    }
-    return f"{name} {verb[outcome]}: loss {_number(history.loss[last])} at step {last}"
+    }[outcome]
+    saddle = _saddle_reached(history, surface) if outcome == "stalled" else None
+    if saddle is not None:
+        verb += " at the saddle (" + ", ".join(_number(v) for v in saddle) + ")"
+    return f"{name} {verb}: loss {_number(history.loss[last])} at step {last}"
+
+
+_AT_SADDLE = 1e-2
+"""A run is at a declared saddle within this share of the window's mean width."""
+
+
+def _saddle_reached(history: History, surface: Surface | None) -> tuple[float, ...] | None:
+    """The declared saddle of ``surface`` the last iterate sits at, if any."""
+    if surface is None or not surface.saddles:
+        return None
+    reach = _AT_SADDLE * float(np.mean([hi - lo for lo, hi in surface.window]))
+    final = np.asarray(history.final, dtype=float).ravel()
+    for point in surface.saddles:
+        if float(np.linalg.norm(final - np.asarray(point, dtype=float))) <= reach:
+            return tuple(point)
+    return None
 
 
 def step_sentence(w: float, gradient: float, *, label: str = "w", flat: float = 1e-4) -> str:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from losslab import descent, optimizers
+from losslab import descent, optimizers, surfaces
 from losslab.charts import DASHES, PALETTE, SHAPES, step_param
 from losslab.charts.maps import (
     MAX_PATH_POINTS,
@@ -228,6 +228,26 @@ def test_minimisers_are_drawn_as_labelled_stars_only_inside_the_window():
     outside = _spec(surface_map(_bowl(minimizers=((9.0, 9.0),)), evaluate(_bowl(), 20)))
     assert any(_mark(layer) == "text" for layer in _layers(inside))
     assert not any(_mark(layer) == "text" for layer in _layers(outside))
+
+
+def test_saddles_are_marked_and_named_beside_the_minima():
+    def landmarks(surface):
+        spec = _spec(surface_map(surface, evaluate(surface, 20)))
+        named = [(layer, rows) for layer in _layers(spec) if _mark(layer) == "text"
+                 for rows in [_dataset(spec, layer)] if rows and "label" in rows[0]]
+        return {(row["label"], row["w1"], row["w2"], row["loss"]) for _, rows in named
+                for row in rows}
+
+    assert landmarks(surfaces.get("saddle")) == {
+        ("minimum", 0.0, -1.0, -1.0), ("minimum", 0.0, 1.0, -1.0), ("saddle", 0.0, 0.0, 0.0)}
+    passes = [m for m in landmarks(surfaces.get("himmelblau")) if m[0] == "saddle"]
+    assert len(passes) == 4 and all(m[3] > 0 for m in passes)  # above the minima's 0
+    assert {m[0] for m in landmarks(_bowl())} == {"minimum"}
+    # Near the right edge a name goes to the left of its mark, where the map has room.
+    spec = _spec(surface_map(surfaces.get("himmelblau"), evaluate(surfaces.get("himmelblau"), 20)))
+    sides = [(layer["mark"]["align"], layer.get("transform", [{}])[0].get("filter"))
+             for layer in _layers(spec) if _mark(layer) == "text"]
+    assert ("right", "datum.w1 > 3.0") in sides and ("left", "datum.w1 <= 3.0") in sides
 
 
 def test_the_gradient_field_is_drawn_only_when_asked():

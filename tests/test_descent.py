@@ -325,6 +325,21 @@ def test_newton_parked_on_a_saddle_is_stalled():
     assert summary("Newton", history, saddle) == "Newton stalled: loss 0 at step 10"
 
 
+def test_a_run_stalled_at_a_declared_saddle_is_told_where():
+    # Started exactly on the line w2 = 0, gradient descent slides into the saddle lesson's
+    # saddle and stays; a hair off the line it lingers there, then leaves for a minimum.
+    saddle = surfaces.get("saddle")
+    sgd = optimizers.sgd(learning_rate=0.05)
+    on_line = run(saddle, sgd, start=[-1.5, 0.0], steps=150)
+    assert summary("Gradient descent", on_line, saddle) == (
+        f"Gradient descent stalled at the saddle (0, 0): loss {on_line.loss[-1]:.3g} at step 150")
+    lingering = run(saddle, sgd, start=[-1.5, 1e-9], steps=60)
+    assert "stalled at the saddle (0, 0)" in summary("Gradient descent", lingering, saddle)
+    left = run(saddle, sgd, start=[-1.5, 1e-9], steps=150)
+    assert summary("Gradient descent", left, saddle).startswith("Gradient descent converged")
+    # A saddle the surface does not declare is not named (the test above: "Newton stalled").
+
+
 def test_a_minimum_with_no_declared_value_is_converged_with_the_surface():
     bowl = _quadratic([1.0, 4.0], optimal=False)
     history = run(bowl, optimizers.newton(), start=[1.0, 1.0], steps=3)

@@ -146,6 +146,34 @@ def test_hessian_is_positive_semidefinite_at_minimisers_of_smooth_surfaces(name)
         assert np.min(np.linalg.eigvalsh(h)) >= -1e-9 * (1 + np.max(np.abs(h))), (m, h)
 
 
+@pytest.mark.parametrize("name", SMOOTH_IDS)
+def test_each_declared_saddle_is_flat_and_curves_both_ways(name):
+    # The map marks these as the passes where runs stall: the gradient vanishes there, the
+    # loss curves up one way and down another, and points on either side are lower and higher.
+    s = CASES[name]
+    scale = 1 + np.max(np.abs(s.grad(_random_points(s, 5).T)))
+    for point in s.saddles:
+        assert len(point) == s.dim
+        g = s.grad(np.array(point))
+        assert np.max(np.abs(g)) <= 1e-9 * scale, (point, g)
+        curvatures, directions = np.linalg.eigh(s.hessian(np.array(point)))
+        assert curvatures[0] < 0 < curvatures[-1], (point, curvatures)
+        at = s.loss(np.array(point))
+        for direction, sign in ((directions[:, 0], -1), (directions[:, -1], 1)):
+            for side in (-1e-3, 1e-3):
+                assert sign * (s.loss(np.array(point) + side * direction) - at) > 0, point
+
+
+def test_the_saddle_lessons_and_himmelblaus_passes_are_declared():
+    assert surfaces.get("saddle").saddles == ((0.0, 0.0),)
+    passes = surfaces.get("himmelblau").saddles
+    assert len(passes) == 4
+    # Wikipedia's (and Himmelblau's) six-digit values.
+    for known in ((0.086677, 2.884254), (-3.073025, -0.081353), (3.385154, 0.073852),
+                  (-0.127961, -1.953715)):
+        assert min(math.dist(known, p) for p in passes) < 2e-6
+
+
 @pytest.mark.parametrize("name", IDS)
 def test_no_nearby_point_is_lower_than_a_minimiser(name):
     s = CASES[name]

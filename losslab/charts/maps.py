@@ -421,28 +421,60 @@ def surface_map(
                               size=18, clip=True).encode(
                 x=x("x2"), y=y("y2"), angle=alt.Angle("angle:Q", scale=None)),
         ]
-    minima = [m for m in surface.minimizers
-              if len(m) == 2 and x_lo <= m[0] <= x_hi and y_lo <= m[1] <= y_hi]
-    if minima:
-        best = surface.optimal_value
-        stars = pd.DataFrame({"w1": [m[0] for m in minima], "w2": [m[1] for m in minima],
-                              "label": "minimum",
-                              "loss": best if best is not None and math.isfinite(best) else None})
-        star = alt.Chart(stars).encode(x=x("w1"), y=y("w2"), tooltip=[
-            alt.Tooltip("label:N", title="declared"), *tip_w,
-            alt.Tooltip("loss:Q", title="loss", format=_FMT)])
-        layers += [
-            star.mark_point(shape=_STAR, size=260, filled=True, fill="white", stroke="black",
-                            strokeWidth=1.2, opacity=1),
-            star.mark_text(align="left", dx=10, dy=-9, color="white", fontWeight="bold",
-                           fontSize=11).encode(text="label:N"),
-        ]
+    layers += _landmarks(surface, grid.window, x, y, tip_w)
     layers += _path_layers(histories, grid.window, step_param, x, y, tip_w)
     # When the colours needed care (a flat window, losses beyond what a float can colour),
     # the map says so under its title.
     title = alt.Title(surface.title, subtitle=raster.note) if raster.note else surface.title
     chart = alt.layer(*layers).properties(width=size, height=size, title=title)
     return chart.add_params(step_param) if step_param is not None else chart
+
+
+def _landmarks(surface: Surface, window, x, y, tip_w) -> list[alt.Chart]:
+    """The declared minima (white stars) and saddles (white crosses) inside ``window``, each
+    named beside it: where runs should end, and the passes where they may stall."""
+    (x_lo, x_hi), (y_lo, y_hi) = window
+
+    def inside(points) -> list:
+        return [m for m in points if len(m) == 2 and x_lo <= m[0] <= x_hi and y_lo <= m[1] <= y_hi]
+
+    best = surface.optimal_value
+    kinds = [
+        ("minimum", inside(surface.minimizers), dict(shape=_STAR, size=260),
+         lambda _: best if best is not None and math.isfinite(best) else None),
+        ("saddle", inside(surface.saddles), dict(shape="cross", angle=45, size=150),
+         lambda m: float(surface.loss(np.asarray(m, dtype=float)))),
+    ]
+    layers: list[alt.Chart] = []
+    for label, points, marker, loss in kinds:
+        if not points:
+            continue
+        rows = pd.DataFrame({"w1": [m[0] for m in points], "w2": [m[1] for m in points],
+                             "label": label, "loss": [loss(m) for m in points]})
+        mark = alt.Chart(rows).encode(x=x("w1"), y=y("w2"), tooltip=[
+            alt.Tooltip("label:N", title="declared"), *tip_w,
+            alt.Tooltip("loss:Q", title="loss", format=_FMT)])
+        layers.append(mark.mark_point(filled=True, fill="white", stroke="black",
+                                      strokeWidth=1.2, opacity=1, **marker))
+        # Named to the right, or to the left near the right edge, where the name would be cut.
+        right_edge = rows["w1"] > x_hi - _LABEL_ROOM * (x_hi - x_lo)
+        for near_edge, side in ((False, "left"), (True, "right")):
+            if (right_edge == near_edge).any():
+                layers.append(
+                    mark.transform_filter(_edge_test(x_hi - _LABEL_ROOM * (x_hi - x_lo),
+                                                     near_edge))
+                    .mark_text(align=side, dx=10 if side == "left" else -10, dy=-9,
+                               color="white", fontWeight="bold", fontSize=11)
+                    .encode(text="label:N"))
+    return layers
+
+
+_LABEL_ROOM = 0.2
+"""The share of the map's width a landmark's name needs to its right."""
+
+
+def _edge_test(edge: float, near_edge: bool) -> str:
+    return f"datum.w1 {'>' if near_edge else '<='} {edge!r}"
 
 
 def path_overlay(

@@ -78,6 +78,8 @@ class Surface:
             (``("2x²", "1/x²", "1/(2x²)")``), for the stability sentence; may be empty.
         opening: the runs the surface opens on, chosen so they show what it ``teaches``
             (see ``Opening``); ``None`` when it declares none.
+        saddles: known saddle points (zero gradient, the loss curving up one way and down
+            another), each a tuple of ``dim`` floats, for the map to mark (may be empty).
     """
 
     name: str
@@ -100,6 +102,7 @@ class Surface:
     build: Callable[..., Surface] | None = field(default=None, repr=False, compare=False)
     bound_formulas: tuple[str, ...] = ()
     opening: Opening | None = field(default=None, repr=False)
+    saddles: tuple[tuple[float, ...], ...] = ()
 
     def __post_init__(self) -> None:
         # Registry surfaces are shared by every session (module level, st.cache_resource):

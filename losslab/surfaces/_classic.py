@@ -78,7 +78,9 @@ def himmelblau() -> Surface:
     With ``u = w1² + w2 − 11`` and ``v = w1 + w2² − 7``: gradient ``(4w1·u + 2v, 2u + 4w2·v)``;
     Hessian ``[[4u + 8w1² + 2, 4w1 + 4w2], [4w1 + 4w2, 4v + 8w2² + 2]]``.
     Four global minima, all 0: (3, 2), (−2.805118, 3.131312), (−3.779310, −3.283186),
-    (3.584428, −1.848126).
+    (3.584428, −1.848126). Between them four saddles, the passes from one basin to the next,
+    at (0.086678, 2.884255), (−3.073026, −0.081353), (3.385154, 0.073852) and
+    (−0.127961, −1.953715), around a local maximum near (−0.270845, −0.923039).
     """
 
     def loss(p: Array) -> Array:
@@ -110,6 +112,12 @@ def himmelblau() -> Surface:
             (3.5844283403304917, -1.8481265269644036),
         ),
         optimal_value=0.0,
+        saddles=(
+            (0.08667750455539636, 2.884254701174776),
+            (-3.0730257507643897, -0.08135304428796751),
+            (3.385154183607021, 0.07385187983774928),
+            (-0.12796134673068008, -1.9537149802445763),
+        ),
         latex=r"L(w_1,w_2) = (w_1^2 + w_2 - 11)^2 + (w_1 + w_2^2 - 7)^2",
         teaches="Four minima of equal depth: where the optimiser starts decides which one it "
         "reaches.",

@@ -50,6 +50,7 @@ def saddle() -> Surface:
         window=((-2.0, 2.0), (-2.0, 2.0)),
         minimizers=((0.0, -1.0), (0.0, 1.0)),
         optimal_value=-1.0,
+        saddles=((0.0, 0.0),),
         latex=r"L(w_1,w_2) = w_1^2 - 2w_2^2 + w_2^4",
         teaches="At a saddle the gradient vanishes without a minimum: gradient descent started "
         "near the line w2 = 0 stalls there, while momentum or noise escapes to a minimum.",
