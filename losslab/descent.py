@@ -473,26 +473,10 @@ def summary(
         "stalled": "stalled",
         "converging": "is still converging",
     }[outcome]
-    saddle = _saddle_reached(history, surface) if outcome == "stalled" else None
+    saddle = surface.saddle_at(history.final) if surface and outcome == "stalled" else None
     if saddle is not None:
         verb += " at the saddle (" + ", ".join(_number(v) for v in saddle) + ")"
     return f"{name} {verb}: loss {_number(history.loss[last])} at step {last}"
-
-
-_AT_SADDLE = 1e-2
-"""A run is at a declared saddle within this share of the window's mean width."""
-
-
-def _saddle_reached(history: History, surface: Surface | None) -> tuple[float, ...] | None:
-    """The declared saddle of ``surface`` the last iterate sits at, if any."""
-    if surface is None or not surface.saddles:
-        return None
-    reach = _AT_SADDLE * float(np.mean([hi - lo for lo, hi in surface.window]))
-    final = np.asarray(history.final, dtype=float).ravel()
-    for point in surface.saddles:
-        if float(np.linalg.norm(final - np.asarray(point, dtype=float))) <= reach:
-            return tuple(point)
-    return None
 
 
 def step_sentence(w: float, gradient: float, *, label: str = "w", flat: float = 1e-4) -> str:

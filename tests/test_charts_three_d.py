@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from losslab import surfaces
 from losslab.charts import PALETTE, link, step_param
+from losslab.charts.common import STAR
 from losslab.charts.three_d import (
     AZIMUTH,
     ELEVATION,
@@ -324,10 +326,15 @@ def test_path_heights_match_the_surface_heights():
     assert rows[3]["h"] == pytest.approx(expected, abs=1e-4)
 
 
-def test_minimisers_in_the_window_are_marked():
+def test_minimisers_and_saddles_in_the_window_are_marked_as_on_the_map():
     spec = three_d_chart(bowl()).to_dict()
-    crosses = [m for m in marks(spec) if m["mark"].get("shape") == "cross"]
-    assert len(crosses) == 1
+    stars = [m for m in marks(spec) if m["mark"].get("shape") == STAR]
+    assert len(stars) == 1 and not [m for m in marks(spec) if m["mark"].get("shape") == "cross"]
+    spec = three_d_chart(surfaces.get("saddle")).to_dict()
+    (crosses,) = [m for m in marks(spec) if m["mark"].get("shape") == "cross"]
+    assert crosses["mark"]["angle"] == 45
+    (stars,) = [m for m in marks(spec) if m["mark"].get("shape") == STAR]
+    assert len(spec["datasets"][stars["data"]["name"]]) == 2  # the minima at (0, ±1)
 
 
 def test_axis_names_come_from_the_surface():

@@ -166,6 +166,10 @@ def test_each_declared_saddle_is_flat_and_curves_both_ways(name):
 
 def test_the_saddle_lessons_and_himmelblaus_passes_are_declared():
     assert surfaces.get("saddle").saddles == ((0.0, 0.0),)
+    # "At the saddle": within 1 % of the window's width (4 here), not merely near it.
+    assert surfaces.get("saddle").saddle_at((0.03, -0.02)) == (0.0, 0.0)
+    assert surfaces.get("saddle").saddle_at((0.1, 0.0)) is None
+    assert surfaces.get("rosenbrock").saddle_at((1.0, 1.0)) is None
     passes = surfaces.get("himmelblau").saddles
     assert len(passes) == 4
     # Wikipedia's (and Himmelblau's) six-digit values.

@@ -18,7 +18,9 @@ __all__ = [
     "DASHES",
     "PALETTE",
     "RUN",
+    "SADDLE",
     "SHAPES",
+    "STAR",
     "STEP",
     "compact",
     "current_filter",
@@ -37,6 +39,13 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F
 # Each path also gets its own dash and marker so it reads in greyscale.
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3], [10, 2], [3, 6]]
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "wedge", "stroke"]
+# Landmarks of a surface, the same on the map and in 3-D: a five-pointed star at a minimum
+# (in the [-1, 1] box Vega expects of custom symbol shapes), a diagonal cross at a saddle.
+STAR = "M" + " L".join(
+    f"{r * math.sin(k * math.pi / 5):.3f} {-r * math.cos(k * math.pi / 5):.3f}"
+    for k, r in zip(range(10), [1.0, 0.42] * 5, strict=True)
+) + " Z"
+SADDLE = {"shape": "cross", "angle": 45}
 
 
 def step_param(last_step: int, value: int | None = None) -> alt.Parameter:

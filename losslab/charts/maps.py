@@ -24,7 +24,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts.common import DASHES, PALETTE, RUN, SHAPES, run_field, run_legend
+from losslab.charts.common import (
+    DASHES,
+    PALETTE,
+    RUN,
+    SADDLE,
+    SHAPES,
+    STAR,
+    run_field,
+    run_legend,
+)
 from losslab.charts.compose import layer_spec, records
 from losslab.contours import contour_lines
 from losslab.descent import MAX_STEPS, History
@@ -63,11 +72,6 @@ _MAX_SCATTER_POINTS = 2000
 _MAP_CONTOUR_ROWS = 2000
 _ARROW = 0.12
 """Length of the downhill arrow at the current point, as a fraction of the map's side."""
-# A five-pointed star in the [-1, 1] box Vega expects of custom symbol shapes.
-_STAR = "M" + " L".join(
-    f"{r * math.sin(k * math.pi / 5):.3f} {-r * math.cos(k * math.pi / 5):.3f}"
-    for k, r in zip(range(10), [1.0, 0.42] * 5, strict=True)
-) + " Z"
 _FMT = ".4g"
 
 
@@ -440,9 +444,9 @@ def _landmarks(surface: Surface, window, x, y, tip_w) -> list[alt.Chart]:
 
     best = surface.optimal_value
     kinds = [
-        ("minimum", inside(surface.minimizers), dict(shape=_STAR, size=260),
+        ("minimum", inside(surface.minimizers), dict(shape=STAR, size=260),
          lambda _: best if best is not None and math.isfinite(best) else None),
-        ("saddle", inside(surface.saddles), dict(shape="cross", angle=45, size=150),
+        ("saddle", inside(surface.saddles), dict(SADDLE, size=150),
          lambda m: float(surface.loss(np.asarray(m, dtype=float)))),
     ]
     layers: list[alt.Chart] = []

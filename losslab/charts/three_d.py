@@ -21,7 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from losslab.charts.common import PALETTE, thin_steps, until
+from losslab.charts.common import PALETTE, SADDLE, STAR, thin_steps, until
 from losslab.descent import History
 from losslab.surfaces import Surface
 
@@ -286,16 +286,16 @@ def three_d_chart(
     )
     layers: list[alt.Chart] = [wire, names]
 
-    in_box = [
-        m
-        for m in surface.minimizers
-        if box[0][0] <= m[0] <= box[0][1] and box[1][0] <= m[1] <= box[1][1]
-    ]
-    if in_box:
+    for points, marker in ((surface.minimizers, {"shape": STAR, "size": 160}),
+                           (surface.saddles, {**SADDLE, "size": 110})):
+        in_box = [m for m in points
+                  if box[0][0] <= m[0] <= box[0][1] and box[1][0] <= m[1] <= box[1][1]]
+        if not in_box:
+            continue
         m = np.asarray(in_box, dtype=float)
         with np.errstate(all="ignore"):
             at = surface.loss(m.T)
-        minima = pd.DataFrame(
+        marks = pd.DataFrame(
             {
                 "u": 2 * (m[:, 0] - box[0][0]) / (box[0][1] - box[0][0]) - 1,
                 "v": 2 * (m[:, 1] - box[1][0]) / (box[1][1] - box[1][0]) - 1,
@@ -303,9 +303,10 @@ def three_d_chart(
             }
         ).round(4)
         layers.append(
-            alt.Chart(minima)
+            alt.Chart(marks)
             .transform_calculate(**projection())
-            .mark_point(shape="cross", size=120, color="black", filled=True, angle=45)
+            .mark_point(filled=True, fill="white", stroke="black", strokeWidth=1.2, opacity=1,
+                        **marker)
             .encode(**_position())
         )
     if history is not None and len(history):

@@ -12,7 +12,7 @@ point ``(dim,)`` and a whole meshgrid ``(dim, H, W)`` alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
@@ -150,3 +150,12 @@ class Surface:
         if h.shape == shape:  # already full: one copy, no broadcasting (Newton's every step)
             return h.copy()
         return np.broadcast_to(h, shape).copy()
+
+    def saddle_at(self, point: Sequence[float], reach: float = 1e-2) -> tuple[float, ...] | None:
+        """The declared saddle ``point`` sits at, within ``reach`` × the window's mean width."""
+        near = reach * float(np.mean([hi - lo for lo, hi in self.window]))
+        here = np.asarray(point, dtype=float).ravel()
+        for saddle in self.saddles:
+            if float(np.linalg.norm(here - np.asarray(saddle, dtype=float))) <= near:
+                return tuple(saddle)
+        return None
