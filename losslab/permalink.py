@@ -20,7 +20,7 @@ import dataclasses
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from urllib.parse import quote, urlencode
 
@@ -70,6 +70,14 @@ def _guess(key: str) -> str:
     """'; did you mean "data"?' for a key close to one of ours (``dataset``), else ''."""
     close = difflib.get_close_matches(key.lower()[:40], list(_BY_SPELLING), n=1, cutoff=0.75)
     return f'; did you mean "{_BY_SPELLING[close[0]]}"?' if close else ""
+
+
+def _closest(name: str, choices: Sequence[str]) -> str:
+    """'; did you mean "six_hump_camel"?' for a value close to one of ``choices`` (a typo, or
+    spaces and hyphens for underscores), else ''."""
+    spelt = re.sub(r"[\s-]+", "_", name.strip().lower())[:40]
+    close = difflib.get_close_matches(spelt, list(choices), n=1, cutoff=0.75)
+    return f'; did you mean "{close[0]}"?' if close else ""
 
 
 class _Invalid(Exception):
@@ -123,8 +131,9 @@ def _parse_value(f: Field, text: str, notes: Notes) -> object:
     if f.kind == "choice":
         name = text.strip().lower()
         if name not in f.choices:
-            raise _Invalid(f'Ignored {f.key}="{shown}": not a known {f.label.lower()}; '
-                           f"{_menu(f)}.")
+            guess = _closest(name, f.choices)
+            raise _Invalid(f'Ignored {f.key}="{shown}": not a known {f.label.lower()}'
+                           + (guess or f"; {_menu(f)}."))
         return name
     items = text.split(",")
     if len(items) > f.max_items:
@@ -136,8 +145,9 @@ def _parse_value(f: Field, text: str, notes: Notes) -> object:
     names = [i.strip().lower() for i in items]
     unknown = [i for i in names if i not in f.choices]
     if unknown:
-        notes.add(f'Ignored the unknown name "{quoted(unknown[0])}" in {f.key}; '
-                  f"{_menu(f)}.")
+        guess = _closest(unknown[0], f.choices)
+        notes.add(f'Ignored the unknown name "{quoted(unknown[0])}" in {f.key}'
+                  + (guess or f"; {_menu(f)}."))
     kept = tuple(i for i in names if i in f.choices)
     if not kept:
         raise _Invalid(f'Ignored {f.key}="{shown}": no known names in it.')

@@ -665,3 +665,23 @@ def test_a_flood_of_misspelt_keys_is_shown_a_dozen_at_a_time_with_their_guesses(
     _, notes = parse_query({f"dataset{i}": "1" for i in range(200)})
     assert notes[-1] == f"…and {200 - (len(notes) - 1)} more problems in the link."
     assert all(n.endswith('did you mean "data"?') for n in notes[:-1])
+
+
+@pytest.mark.parametrize(("query", "note"), [
+    ({"surface": "rosenbrok"},
+     'Ignored surface="rosenbrok": not a known surface; did you mean "rosenbrock"?'),
+    ({"surface": "six hump camel"},
+     'Ignored surface="six hump camel": not a known surface; did you mean "six_hump_camel"?'),
+    ({"sched": "cosin"}, 'Ignored sched="cosin": not a known schedule; did you mean "cosine"?'),
+    ({"opt": "sgd,adm"}, 'Ignored the unknown name "adm" in opt; did you mean "adam"?'),
+    # Resembling nothing: the menu, as before.
+    ({"opt": "sgd,xyz"}, 'Ignored the unknown name "xyz" in opt; choose one of sgd, momentum, '
+                         'nesterov, adagrad, rmsprop, adam, adamw, newton.'),
+    ({"surface": "bowl"}, 'Ignored surface="bowl": not a known surface; choose one from the '
+                          'surface menu.'),
+])
+def test_a_misspelt_choice_is_ignored_with_the_choice_it_resembles(query, note):
+    settings, notes = parse_query(query)
+    assert notes == [note]
+    if "opt" in query:
+        assert settings.optimizers == ("sgd",)  # the known name is kept
