@@ -473,7 +473,9 @@ def summary(
         "stalled": "stalled",
         "converging": "is still converging",
     }[outcome]
-    saddle = surface.saddle_at(history.final) if surface and outcome == "stalled" else None
+    saddle = None
+    if surface is not None and outcome == "stalled":
+        saddle = surface.saddle_at(history.final)
     if saddle is not None:
         verb += " at the saddle (" + ", ".join(_number(v) for v in saddle) + ")"
     return f"{name} {verb}: loss {_number(history.loss[last])} at step {last}"
