@@ -203,12 +203,21 @@ def test_pca_landscape_shows_the_explained_variance(exp):
     assert f"{r1:.1%}" in image["encoding"]["x"]["title"]
 
 
-def test_landscape_legend_lists_loss_levels_from_low_to_high(exp):
-    spec = charts.nn_landscape_chart(exp, "random").to_dict()
-    legend = next(lyr for lyr in _layers(spec) if _field(lyr, "color") == "level")
-    domain = [float(v) for v in legend["encoding"]["color"]["scale"]["domain"]]
-    assert domain == sorted(domain) and len(domain) >= 2
-    assert domain[-1] == pytest.approx(np.nanmax(exp.random_plane.loss), rel=1e-2)
+@pytest.mark.parametrize("kind", ["random", "pca"])
+def test_landscape_legend_is_the_maps_gradient_over_the_planes_losses(exp, kind):
+    # The same legend as the two-weight maps: a gradient from the plane's least loss to its
+    # greatest, on the image's own log scale, labelled with losses.
+    spec = charts.nn_landscape_chart(exp, kind).to_dict()
+    (fill,) = [lyr["encoding"]["fill"] for lyr in _layers(spec) if "fill" in lyr["encoding"]]
+    plane = exp.random_plane if kind == "random" else exp.pca_plane
+    least, most = float(np.nanmin(plane.loss)), float(np.nanmax(plane.loss))
+    assert fill["field"] == "shade" and fill["scale"]["type"] == "symlog"
+    assert fill["legend"]["title"] == "Loss (log)"
+    assert f"datum.value + {least!r}" in fill["legend"]["labelExpr"]
+    domain = fill["scale"]["domain"]
+    assert domain[0] == 0 and domain[-1] == pytest.approx(most - least, rel=1e-9)
+    assert fill["scale"]["range"][0] == "#440154" and fill["scale"]["range"][-1] == "#fde725"
+    assert fill["legend"]["values"] == sorted(fill["legend"]["values"])
 
 
 @pytest.mark.parametrize("kind", ["random", "pca"])

@@ -263,7 +263,7 @@ def _hover_layer(surface: Surface, grid: Grid, raster: Raster, n: int, x, y, tip
                              shade=shade)
         .mark_rect(opacity=0)
         .encode(x=x("left"), x2="right:Q", y=y("bottom"), y2="top:Q",
-                fill=_loss_legend_fill(raster),
+                fill=loss_legend_fill(raster),
                 tooltip=[*tip_w, alt.Tooltip("loss:Q", title="loss", format=_FMT)])
         .properties(name=CELLS_VIEW)
     )
@@ -285,8 +285,9 @@ def _spaced(values: np.ndarray, positions: np.ndarray) -> list[float]:
     return kept
 
 
-def _loss_legend_fill(raster: Raster) -> alt.Fill:
-    """A colour scale reproducing the PNG's colours, drawn as a gradient legend."""
+def loss_legend_fill(raster: Raster) -> alt.Fill:
+    """A colour scale reproducing the PNG's colours, drawn as a gradient legend (of field
+    ``shade``: the loss, less ``raster.vmin`` on a log scale); every loss image uses it."""
     t = np.linspace(0.0, 1.0, len(raster.stops))
     span = raster.vmax - raster.vmin
     ticks = np.asarray(raster.ticks)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from losslab.charts.common import PALETTE, SHAPES
+from losslab.charts.maps import loss_legend_fill
 from losslab.contours import contour_lines
 from losslab.grids import Grid
 from losslab.landscape import Experiment, Plane
@@ -308,34 +309,11 @@ def _plane_titles(exp: Experiment, plane: Plane) -> tuple[str, str, str, list[st
 
 
 def _legend_layer(raster: Raster, x: tuple[float, float], y: tuple[float, float]) -> alt.Chart:
-    """Invisible points whose colour legend lists the image's tick values and colours.
-
-    The image's largest value closes the list, so the legend spans the whole colour range.
-    """
-    pairs = [
-        (f"{v:.3g}", c)
-        for v, c in zip(raster.ticks, raster.tick_colors, strict=True)
-        if v < raster.vmax
-    ] + [(f"{raster.vmax:.3g}", raster.stops[-1])]
-    by_label = dict(pairs)  # two ticks that print alike share one entry
-    labels, colors = list(by_label), list(by_label.values())
-    frame = pd.DataFrame({"x": [x[0]] * len(labels), "y": [y[0]] * len(labels), "level": labels})
-    return (
-        alt.Chart(frame)
-        .mark_point(opacity=0)
-        .encode(
-            x="x:Q",
-            y="y:Q",
-            color=alt.Color(
-                "level:N",
-                scale=alt.Scale(domain=labels, range=colors),
-                sort=labels,
-                legend=alt.Legend(
-                    title="Loss", symbolType="square", symbolOpacity=1, symbolSize=120
-                ),
-            ),
-        )
-    )
+    """An invisible point carrying the image's colour scale, drawn as the same gradient legend
+    as the surface maps' (their labels, spacing and log scale)."""
+    frame = pd.DataFrame({"x": [x[0]], "y": [y[0]], "shade": [0.0]})
+    legend = alt.Chart(frame).mark_point(opacity=0)
+    return legend.encode(x="x:Q", y="y:Q", fill=loss_legend_fill(raster))
 
 
 def nn_landscape_chart(
