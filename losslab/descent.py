@@ -457,8 +457,8 @@ def summary(
       every later iterate is at the goal (see ``label``)
     - otherwise: "Momentum is oscillating: loss 2.5 at step 200" ("is still converging",
       "stalled", "is jittering near the minimum (mini-batch noise)") with the last step's
-      loss; a stalled run at one of the surface's declared saddles names it: "stalled at the
-      saddle (0, 0)".
+      loss; a stalled run at one of the surface's declared saddles or local minima names it:
+      "stalled at the saddle (0, 0)", "stalled in the local minimum (2.75, 2.75)".
     """
     outcome = label(history, surface) if outcome is None else outcome
     if outcome == "diverged":
@@ -473,11 +473,13 @@ def summary(
         "stalled": "stalled",
         "converging": "is still converging",
     }[outcome]
-    saddle = None
+    landmark = None
     if surface is not None and outcome == "stalled":
-        saddle = surface.saddle_at(history.final)
-    if saddle is not None:
-        verb += " at the saddle (" + ", ".join(_number(v) for v in saddle) + ")"
+        landmark = surface.landmark_at(history.final)
+    if landmark is not None:
+        kind, where = landmark
+        verb += f" {'at' if kind == 'saddle' else 'in'} the {kind} (" + ", ".join(
+            _number(v) for v in where) + ")"
     return f"{name} {verb}: loss {_number(history.loss[last])} at step {last}"
 
 

@@ -247,7 +247,10 @@ def test_saddles_are_marked_and_named_beside_the_minima():
     spec = _spec(surface_map(surfaces.get("himmelblau"), evaluate(surfaces.get("himmelblau"), 20)))
     sides = [(layer["mark"]["align"], layer.get("transform", [{}])[0].get("filter"))
              for layer in _layers(spec) if _mark(layer) == "text"]
-    assert ("right", "datum.w1 > 3.0") in sides and ("left", "datum.w1 <= 3.0") in sides
+    assert ("right", "datum.w1 > 2.5") in sides and ("left", "datum.w1 <= 2.5") in sides
+    # Local minima are named as such: Styblinski–Tang's three shallower basins.
+    shallow = [m for m in landmarks(surfaces.get("styblinski_tang")) if m[0] == "local minimum"]
+    assert len(shallow) == 3 and all(m[3] > -78.34 for m in shallow)
 
 
 def test_the_gradient_field_is_drawn_only_when_asked():

@@ -340,6 +340,16 @@ def test_a_run_stalled_at_a_declared_saddle_is_told_where():
     # A saddle the surface does not declare is not named (the test above: "Newton stalled").
 
 
+def test_a_run_stalled_in_a_declared_local_minimum_is_told_which():
+    # Styblinski–Tang from the far corner: gradient descent ends in the shallowest basin.
+    surface = surfaces.get("styblinski_tang")
+    h = run(surface, optimizers.sgd(learning_rate=0.01), start=[4.5, 4.5], steps=200)
+    assert label(h, surface) == "stalled"
+    assert summary("Gradient descent", h, surface) == (
+        f"Gradient descent stalled in the local minimum (2.75, 2.75): loss {h.loss[-1]:.3g} "
+        "at step 200")
+
+
 def test_a_minimum_with_no_declared_value_is_converged_with_the_surface():
     bowl = _quadratic([1.0, 4.0], optimal=False)
     history = run(bowl, optimizers.newton(), start=[1.0, 1.0], steps=3)

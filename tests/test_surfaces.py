@@ -167,9 +167,33 @@ def test_each_declared_saddle_is_flat_and_curves_both_ways(name):
 def test_the_saddle_lessons_and_himmelblaus_passes_are_declared():
     assert surfaces.get("saddle").saddles == ((0.0, 0.0),)
     # "At the saddle": within 1 % of the window's width (4 here), not merely near it.
-    assert surfaces.get("saddle").saddle_at((0.03, -0.02)) == (0.0, 0.0)
-    assert surfaces.get("saddle").saddle_at((0.1, 0.0)) is None
-    assert surfaces.get("rosenbrock").saddle_at((1.0, 1.0)) is None
+    assert surfaces.get("saddle").landmark_at((0.03, -0.02)) == ("saddle", (0.0, 0.0))
+    assert surfaces.get("saddle").landmark_at((0.1, 0.0)) is None
+    assert surfaces.get("rosenbrock").landmark_at((1.0, 1.0)) is None  # the goal, not a trap
+
+
+@pytest.mark.parametrize("name", SMOOTH_IDS)
+def test_each_declared_local_minimum_is_a_minimum_above_the_global_one(name):
+    s = CASES[name]
+    scale = 1 + np.max(np.abs(s.grad(_random_points(s, 5).T)))
+    for point in s.local_minima:
+        assert len(point) == s.dim
+        g = s.grad(np.array(point))
+        assert np.max(np.abs(g)) <= 1e-9 * scale, (point, g)
+        assert np.min(np.linalg.eigvalsh(s.hessian(np.array(point)))) > 0, point
+        assert s.loss(np.array(point)) > s.optimal_value + 1e-6, point
+
+
+def test_the_surfaces_that_teach_local_minima_declare_them():
+    # The literature's values (Surjanovic & Bingham; Jamil & Yang 2013).
+    gp = surfaces.get("goldstein_price")
+    assert sorted(float(gp.loss(np.array(m))) for m in gp.local_minima) == pytest.approx(
+        [30.0, 84.0, 840.0])
+    assert len(surfaces.get("six_hump_camel").local_minima) == 4  # six minima, two global
+    assert len(surfaces.get("three_hump_camel").local_minima) == 2
+    st_ = surfaces.get("styblinski_tang")
+    assert (2.746803, 2.746803) == pytest.approx(st_.local_minima[0], abs=1e-6)
+    assert st_.landmark_at((2.75, 2.74)) == ("local minimum", st_.local_minima[0])
     passes = surfaces.get("himmelblau").saddles
     assert len(passes) == 4
     # Wikipedia's (and Himmelblau's) six-digit values.

@@ -436,8 +436,8 @@ def surface_map(
 
 
 def _landmarks(surface: Surface, window, x, y, tip_w) -> list[alt.Chart]:
-    """The declared minima (white stars) and saddles (white crosses) inside ``window``, each
-    named beside it: where runs should end, and the passes where they may stall."""
+    """The declared minima (white stars; smaller for local minima) and saddles (white crosses)
+    inside ``window``, each named beside it: where runs should end, and where they may stall."""
     (x_lo, x_hi), (y_lo, y_hi) = window
 
     def inside(points) -> list:
@@ -447,6 +447,8 @@ def _landmarks(surface: Surface, window, x, y, tip_w) -> list[alt.Chart]:
     kinds = [
         ("minimum", inside(surface.minimizers), dict(shape=STAR, size=260),
          lambda _: best if best is not None and math.isfinite(best) else None),
+        ("local minimum", inside(surface.local_minima), dict(shape=STAR, size=170),
+         lambda m: float(surface.loss(np.asarray(m, dtype=float)))),
         ("saddle", inside(surface.saddles), dict(SADDLE, size=150),
          lambda m: float(surface.loss(np.asarray(m, dtype=float)))),
     ]
@@ -474,7 +476,7 @@ def _landmarks(surface: Surface, window, x, y, tip_w) -> list[alt.Chart]:
     return layers
 
 
-_LABEL_ROOM = 0.2
+_LABEL_ROOM = 0.25
 """The share of the map's width a landmark's name needs to its right."""
 
 

@@ -287,6 +287,7 @@ def three_d_chart(
     layers: list[alt.Chart] = [wire, names]
 
     for points, marker in ((surface.minimizers, {"shape": STAR, "size": 160}),
+                           (surface.local_minima, {"shape": STAR, "size": 100}),
                            (surface.saddles, {**SADDLE, "size": 110})):
         in_box = [m for m in points
                   if box[0][0] <= m[0] <= box[0][1] and box[1][0] <= m[1] <= box[1][1]]

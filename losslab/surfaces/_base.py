@@ -80,6 +80,8 @@ class Surface:
             (see ``Opening``); ``None`` when it declares none.
         saddles: known saddle points (zero gradient, the loss curving up one way and down
             another), each a tuple of ``dim`` floats, for the map to mark (may be empty).
+        local_minima: known minima that are not global (loss above ``optimal_value``), where
+            a run can end short of the goal; marked on the map like the saddles.
     """
 
     name: str
@@ -103,6 +105,7 @@ class Surface:
     bound_formulas: tuple[str, ...] = ()
     opening: Opening | None = field(default=None, repr=False)
     saddles: tuple[tuple[float, ...], ...] = ()
+    local_minima: tuple[tuple[float, ...], ...] = ()
 
     def __post_init__(self) -> None:
         # Registry surfaces are shared by every session (module level, st.cache_resource):
@@ -151,11 +154,15 @@ class Surface:
             return h.copy()
         return np.broadcast_to(h, shape).copy()
 
-    def saddle_at(self, point: Sequence[float], reach: float = 1e-2) -> tuple[float, ...] | None:
-        """The declared saddle ``point`` sits at, within ``reach`` × the window's mean width."""
+    def landmark_at(
+        self, point: Sequence[float], reach: float = 1e-2
+    ) -> tuple[str, tuple[float, ...]] | None:
+        """The declared saddle or local minimum ``point`` sits at, within ``reach`` × the
+        window's mean width, as ``("saddle", where)`` or ``("local minimum", where)``."""
         near = reach * float(np.mean([hi - lo for lo, hi in self.window]))
         here = np.asarray(point, dtype=float).ravel()
-        for saddle in self.saddles:
-            if float(np.linalg.norm(here - np.asarray(saddle, dtype=float))) <= near:
-                return tuple(saddle)
+        for kind, points in (("saddle", self.saddles), ("local minimum", self.local_minima)):
+            for where in points:
+                if float(np.linalg.norm(here - np.asarray(where, dtype=float))) <= near:
+                    return kind, tuple(where)
         return None

@@ -312,6 +312,7 @@ def goldstein_price() -> Surface:
         window=((-2.0, 2.0), (-2.0, 2.0)),
         minimizers=((0.0, -1.0),),
         optimal_value=3.0,
+        local_minima=((-0.6, -0.4), (1.8, 0.2), (1.2, 0.8)),  # losses 30, 84 and 840
         latex=r"\begin{aligned} L ={}& \left[1 + (w_1 + w_2 + 1)^2 (19 - 14w_1 + 3w_1^2"
         r" - 14w_2 + 6w_1w_2 + 3w_2^2)\right] \\ &\times \left[30 + (2w_1 - 3w_2)^2"
         r" (18 - 32w_1 + 12w_1^2 + 48w_2 - 36w_1w_2 + 27w_2^2)\right] \end{aligned}",

@@ -190,6 +190,12 @@ def six_hump_camel() -> Surface:
         window=((-2.0, 2.0), (-1.0, 1.0)),
         minimizers=((x_star, y_star), (-x_star, -y_star)),
         optimal_value=-1.0316284534898774,
+        local_minima=(
+            (-1.703606714969981, 0.7960835686726251),
+            (1.703606714969981, -0.7960835686726251),
+            (-1.6071047529201974, -0.5686514548841314),
+            (1.6071047529201974, 0.5686514548841314),
+        ),
         latex=r"L = \left(4 - 2.1w_1^2 + \tfrac{w_1^4}{3}\right)w_1^2 + w_1 w_2"
         r" + (-4 + 4w_2^2)\,w_2^2",
         teaches="Six local minima, two of them global and mirror images of each other: the "
@@ -240,6 +246,8 @@ def three_hump_camel() -> Surface:
         window=((-2.0, 2.0), (-2.0, 2.0)),
         minimizers=((0.0, 0.0),),
         optimal_value=0.0,
+        local_minima=((1.747552345830289, -0.8737761729151445),
+                      (-1.747552345830289, 0.8737761729151445)),
         latex=r"L(w_1,w_2) = 2w_1^2 - 1.05w_1^4 + \tfrac{w_1^6}{6} + w_1 w_2 + w_2^2",
         teaches="One global minimum flanked by two shallower ones: a local minimum looks "
         "exactly like the global one to the gradient.",
@@ -334,6 +342,11 @@ def styblinski_tang() -> Surface:
         window=((-5.0, 5.0), (-5.0, 5.0)),
         minimizers=((w_star, w_star),),
         optimal_value=-78.332331407542831,
+        local_minima=(
+            (2.746802770990837, 2.746802770990837),
+            (-2.903534027771177, 2.746802770990837),
+            (2.746802770990837, -2.903534027771177),
+        ),
         latex=r"L(w_1,w_2) = \tfrac12 \sum_{i=1}^{2} \left(w_i^4 - 16w_i^2 + 5w_i\right)",
         teaches="Four basins of different depth: the deepest is at (−2.90, −2.90), but from "
         "the other side gradient descent ends in a shallower one.",
