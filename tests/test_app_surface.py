@@ -289,3 +289,15 @@ def test_the_surface_menu_names_no_loss_where_the_loss_is_picked_below_it():
     menu = widget(at, "w_surface")
     assert menu.format_func("linear_regression") == "Linear regression"
     assert widget(at, "w_loss_kind").value == "mae"
+
+
+def test_the_sweep_says_which_local_minimum_its_runs_stalled_in():
+    # Styblinski–Tang from the far corner: every rate of the sweep ends in the shallow basin
+    # at (2.75, 2.75), and each line says so, beside the map that marks it.
+    at = open_app({"view": "sweep", "surface": "styblinski_tang", "start": "4.5,4.5",
+                   "lr": "0.01", "steps": "200"})
+    assert not at.exception
+    lines = [line for line in main_text(at).splitlines() if "lr = " in line and "step 200" in line]
+    assert len(lines) >= 3, lines
+    assert all("stalled in the local minimum (2.75, 2.75): loss -50.1 at step 200" in line
+               for line in lines), lines
